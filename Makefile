@@ -1,0 +1,71 @@
+# corespond — every command a developer or operator needs. `make help` lists them.
+# Needs only Python 3.11+, make and (for browser tests) Debian's chromium.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+DEMO   ?= var/demo-city
+# Demo-city size: small enough that `make demo` is ready in about a minute.
+PEOPLE ?= 2000
+YEARS  ?= 1
+SEED   ?= 7
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: help install demo demo-city demo-data serve test test-postgres lint format typecheck bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python uv.lock pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.installed  ## Create .venv with the locked dependencies (uv.lock)
+
+demo-city: install  ## Generate the synthetic demo city into $(DEMO) (PEOPLE, YEARS, SEED)
+	CORESPOND_MODE=demo $(BIN)/corespond demo city --people $(PEOPLE) --years $(YEARS) --seed $(SEED) --out $(DEMO)
+
+demo-data: demo-city  ## Build the demo city and import it into a fresh var/demo.db
+	rm -f var/demo.db var/demo.db-wal var/demo.db-shm
+	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond db upgrade
+	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond ingest $(DEMO)
+
+demo: demo-data  ## Set up everything, build and import the demo city, serve it at http://$(HOST):$(PORT)
+	@echo
+	@echo "  corespond demo: http://$(HOST):$(PORT)   (stop with Ctrl+C)"
+	@echo
+	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond serve --host $(HOST) --port $(PORT)
+
+serve: install  ## Serve the app on the configured database (CORESPOND_DATABASE_URL)
+	$(BIN)/corespond serve --host $(HOST) --port $(PORT)
+
+test: install  ## Run the whole test suite (SQLite; set CORESPOND_TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/python -m pytest -q
+
+test-postgres: install  ## Run the suite on a fresh PostgreSQL database on 127.0.0.1:5432
+	psql -h 127.0.0.1 -U postgres -q -c 'DROP DATABASE IF EXISTS corespond_test' -c 'CREATE DATABASE corespond_test'
+	CORESPOND_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/corespond_test $(MAKE) test
+
+lint: install  ## ruff check and format check
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install  ## Reformat the code with ruff
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+typecheck: install  ## mypy on src/
+	$(BIN)/mypy src
+
+bench: install  ## Run the benchmarks (slow: builds the 100,000-person city)
+	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/ingest.py
+
+clean:  ## Remove the environment and local data
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,3 @@
+from corespond.cli.main import app
+
+app(prog_name="corespond")

@@ -1,0 +1,52 @@
+"""JSON API: search calls for service."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query
+
+from corespond.calls.repository import CallFilter, count_calls, search_calls
+from corespond.calls.schemas import CallPage, CallRead
+from corespond.web.dependencies import DbSession
+
+router = APIRouter(tags=["calls"])
+
+
+@router.get("/calls", response_model=CallPage)
+def list_calls(
+    session: DbSession,
+    q: str | None = Query(None, max_length=200, description="Event number, call type or address."),
+    priority: int | None = Query(None, ge=0, le=9),
+    beat: str | None = Query(None, max_length=40),
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> CallPage:
+    """Calls for service, newest first (times UTC)."""
+    flt = CallFilter(q, priority, beat, since, until)
+    rows = search_calls(session, flt, limit=limit, offset=offset)
+    return CallPage(
+        total=count_calls(session, flt),
+        limit=limit,
+        offset=offset,
+        items=[
+            CallRead(
+                id=call.id,
+                event_number=call.source_key,
+                call_source=call.call_source,
+                priority=call.priority,
+                initial_call_type=call.initial_call_type,
+                final_call_type=call.final_call_type,
+                disposition=call.disposition,
+                queued_at=call.queued_at,
+                first_arrival_at=call.first_arrival_at,
+                cleared_at=call.cleared_at,
+                address=place.street if place else None,
+                beat=place.beat if place else None,
+                units=units,
+            )
+            for call, place, units in rows
+        ],
+    )

@@ -1,0 +1,72 @@
+"""Page: the searchable list of calls for service."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from corespond.calls.repository import CallFilter, count_calls, search_calls
+from corespond.web.dependencies import DbSession
+from corespond.web.templating import templates
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+PAGE_SIZE = 50
+
+
+@router.get("/calls")
+def calls_page(
+    request: Request,
+    session: DbSession,
+    q: str = "",
+    priority: str = "",
+    beat: str = "",
+    since: str = "",
+    until: str = "",
+    page: int = 1,
+) -> Response:
+    errors: list[str] = []
+    flt = CallFilter(
+        text=q[:200] or None,
+        priority=_int(priority, "priority", errors),
+        beat=beat[:40] or None,
+        since=_date(since, "from", errors),
+        until=_date(until, "to", errors),
+    )
+    page = max(page, 1)
+    total = count_calls(session, flt)
+    rows = search_calls(session, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return templates.TemplateResponse(
+        request,
+        "calls.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "form": {"q": q, "priority": priority, "beat": beat, "since": since, "until": until},
+            "errors": errors,
+        },
+    )
+
+
+def _int(value: str, label: str, errors: list[str]) -> int | None:
+    if not value.strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        errors.append(f"{label} must be a whole number")
+        return None
+
+
+def _date(value: str, label: str, errors: list[str]) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"'{label}' must be a date like 2025-06-01")
+        return None

@@ -1,0 +1,72 @@
+"""Call-for-service queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from corespond import models
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    text: str | None = None
+    """Matches the event number, call types, disposition or address."""
+    priority: int | None = None
+    beat: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+def _where(query, flt: CallFilter):  # type: ignore[no-untyped-def]
+    call, place = models.CallForService, models.Place
+    if flt.text:
+        pattern = f"%{flt.text.strip().upper()}%"
+        query = query.where(
+            or_(
+                func.upper(call.source_key).like(pattern),
+                func.upper(call.initial_call_type).like(pattern),
+                func.upper(call.final_call_type).like(pattern),
+                func.upper(call.disposition).like(pattern),
+                func.upper(place.street).like(pattern),
+            )
+        )
+    if flt.priority is not None:
+        query = query.where(call.priority == flt.priority)
+    if flt.beat:
+        query = query.where(func.upper(place.beat) == flt.beat.strip().upper())
+    if flt.since:
+        query = query.where(call.queued_at >= datetime.combine(flt.since, time()))
+    if flt.until:
+        query = query.where(call.queued_at < datetime.combine(flt.until + timedelta(days=1), time()))
+    return query
+
+
+def search_calls(
+    session: Session, flt: CallFilter, *, limit: int, offset: int = 0
+) -> Sequence[tuple[models.CallForService, models.Place | None, int]]:
+    """Calls matching ``flt``, newest first, each with its place and number of units."""
+    units = (
+        select(func.count(models.UnitResponse.id))
+        .where(models.UnitResponse.call_id == models.CallForService.id)
+        .scalar_subquery()
+    )
+    query = (
+        select(models.CallForService, models.Place, units)
+        .outerjoin(models.Place, models.Place.id == models.CallForService.place_id)
+        .order_by(models.CallForService.queued_at.desc().nulls_last(), models.CallForService.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.execute(_where(query, flt)).all()
+
+
+def count_calls(session: Session, flt: CallFilter) -> int:
+    query = select(func.count(models.CallForService.id)).outerjoin(
+        models.Place, models.Place.id == models.CallForService.place_id
+    )
+    return session.scalar(_where(query, flt)) or 0

@@ -1,0 +1,30 @@
+"""Calls for service, as the API returns them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class CallRead(BaseModel):
+    id: int
+    event_number: str
+    call_source: str | None
+    priority: int | None
+    initial_call_type: str | None
+    final_call_type: str | None
+    disposition: str | None
+    queued_at: datetime | None
+    first_arrival_at: datetime | None
+    cleared_at: datetime | None
+    address: str | None
+    beat: str | None
+    units: int
+
+
+class CallPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[CallRead]

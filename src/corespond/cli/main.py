@@ -1,0 +1,23 @@
+"""``corespond``: the command line. Each command is a thin call into a service."""
+
+from __future__ import annotations
+
+import typer
+
+from corespond.cli import db, demo, ingest, serve
+
+app = typer.Typer(
+    name="corespond",
+    help=(
+        "corespond brings police, fire/EMS, behavioural-health and homeless-services records "
+        "together for co-response programs.\n\n"
+        "Start with `corespond db upgrade`, then `corespond ingest FOLDER`, then "
+        "`corespond serve`. `corespond demo city` makes a synthetic city to try it on."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(db.app, name="db")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(demo.app, name="demo")
+app.command("serve")(serve.serve)

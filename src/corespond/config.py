@@ -1,0 +1,69 @@
+"""The one place corespond reads its environment. Every setting is documented in docs/configuration.md."""
+
+from __future__ import annotations
+
+import base64
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+# Development-only keys: public, and refused in production (see ``Settings.refuse_dev_keys``).
+DEV_FIELD_KEY = base64.b64encode(b"corespond-dev-field-key-32bytes!").decode()
+DEV_BLIND_INDEX_KEY = base64.b64encode(b"corespond-dev-blind-index-key-32").decode()
+
+
+class Settings(BaseSettings):
+    """corespond settings, from ``CORESPOND_*`` environment variables (or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="CORESPOND_", env_file=".env", extra="ignore")
+
+    mode: Mode = Mode.DEVELOPMENT
+    """``development``, ``demo`` or ``production``; production refuses development keys."""
+    database_url: str = "sqlite:///var/corespond.db"
+    """SQLAlchemy URL. SQLite by default; ``postgresql+psycopg://user@host/db`` in production."""
+    timezone: str = "America/Los_Angeles"
+    """IANA zone of wall-clock times in imports that carry no offset, unless the jurisdiction says."""
+    field_encryption_key: str = DEV_FIELD_KEY
+    """Base64 of 32 bytes: AES-256-GCM key that encrypts SSNs and other sensitive fields at rest."""
+    blind_index_key: str = DEV_BLIND_INDEX_KEY
+    """Base64 of 32 bytes: HMAC-SHA256 key of the blind indexes used to match SSNs exactly."""
+    ingest_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    """Rows written per batch during ingest; memory grows with this, not with the file."""
+    sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
+    """How long a SQLite writer waits for a lock before failing."""
+    var_dir: Path = Path("var")
+    """Where the default SQLite database and other local state live."""
+
+    @model_validator(mode="after")
+    def refuse_dev_keys(self) -> Settings:
+        if self.mode is Mode.PRODUCTION and (
+            self.field_encryption_key == DEV_FIELD_KEY or self.blind_index_key == DEV_BLIND_INDEX_KEY
+        ):
+            raise ValueError(
+                "production mode refuses the development keys: set "
+                "CORESPOND_FIELD_ENCRYPTION_KEY and CORESPOND_BLIND_INDEX_KEY "
+                "(base64 of 32 random bytes each, e.g. `openssl rand -base64 32`)"
+            )
+        for name in ("field_encryption_key", "blind_index_key"):
+            try:
+                raw = base64.b64decode(getattr(self, name), validate=True)
+            except ValueError:
+                raise ValueError(f"CORESPOND_{name.upper()} is not valid base64") from None
+            if len(raw) != 32:
+                raise ValueError(f"CORESPOND_{name.upper()} must decode to 32 bytes")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

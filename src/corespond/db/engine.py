@@ -1,0 +1,100 @@
+"""Database engines: SQLite with WAL and foreign keys, or PostgreSQL with a pool."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from corespond.config import Settings, get_settings
+
+
+def _prepare_sqlite(url: str, busy_timeout_ms: int) -> dict[str, Any]:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # The driver's own transaction handling is turned off so that BEGIN is ours (see below).
+    return {"timeout": busy_timeout_ms / 1000, "isolation_level": None}
+
+
+def create_db_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: the configured database)."""
+    settings = settings or get_settings()
+    url = url or settings.database_url
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(
+            url, connect_args=_prepare_sqlite(url, settings.sqlite_busy_timeout_ms)
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={settings.sqlite_busy_timeout_ms}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # A writer takes the lock up front (BEGIN IMMEDIATE), so two writers queue on the
+            # busy timeout instead of one failing mid-transaction with "database is locked".
+            # Readers begin deferred and never wait on writers (WAL).
+            if connection.get_execution_options().get("write", False):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+_engine: Engine | None = None
+_sessions: sessionmaker[Session] | None = None
+_write_sessions: sessionmaker[Session] | None = None
+
+
+def get_engine() -> Engine:
+    global _engine
+    if _engine is None:
+        _engine = create_db_engine()
+    return _engine
+
+
+def session_factory(*, write: bool = False) -> sessionmaker[Session]:
+    """Sessions for reading, or (``write=True``) for a unit of work that writes."""
+    global _sessions, _write_sessions
+    if _sessions is None or _write_sessions is None:
+        engine = get_engine()
+        _sessions = sessionmaker(engine, expire_on_commit=False)
+        _write_sessions = sessionmaker(
+            engine.execution_options(write=True), expire_on_commit=False
+        )
+    return _write_sessions if write else _sessions
+
+
+def reset_engine() -> None:
+    """Forget the cached engine (tests and the CLI's ``--database`` switch use it)."""
+    global _engine, _sessions, _write_sessions
+    if _engine is not None:
+        _engine.dispose()
+    _engine = _sessions = _write_sessions = None
+
+
+@contextmanager
+def unit_of_work(sessions: sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """One writing transaction: commit when the block ends, roll back if it raises.
+
+    Services never commit; the request or the CLI command that owns the work uses this.
+    """
+    session = (sessions or session_factory(write=True))()
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()

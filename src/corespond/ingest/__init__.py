@@ -1,0 +1,1 @@
+"""Ingest: write canonical records into the store, idempotently, with a ledger and quarantine."""

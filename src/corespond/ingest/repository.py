@@ -1,0 +1,107 @@
+"""Ingest queries: source systems, the run ledger, quarantine, and late-bound references."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from corespond import models
+
+
+def get_or_create_source_system(
+    session: Session, name: str, *, format: str, agency_key: str | None
+) -> models.SourceSystem:
+    source = session.scalar(select(models.SourceSystem).where(models.SourceSystem.name == name))
+    if source is None:
+        source = models.SourceSystem(name=name, format=format, agency_key=agency_key)
+        session.add(source)
+        session.flush()
+    elif agency_key and source.agency_key != agency_key:
+        source.agency_key = agency_key
+    return source
+
+
+# Keys that name a row of another table, resolved after each run so that the order in which
+# agencies send their exports does not matter. (table, key column, id column, target, target key)
+REFERENCES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("unit_response", "call_key", "call_id", "call_for_service", "source_key"),
+    ("call_person", "call_key", "call_id", "call_for_service", "source_key"),
+    ("police_incident", "call_key", "call_id", "call_for_service", "source_key"),
+    ("arrest", "call_key", "call_id", "call_for_service", "source_key"),
+    ("arrest", "incident_key", "incident_id", "police_incident", "source_key"),
+    ("use_of_force", "call_key", "call_id", "call_for_service", "source_key"),
+    ("use_of_force", "incident_key", "incident_id", "police_incident", "source_key"),
+    ("involuntary_hold", "call_key", "call_id", "call_for_service", "source_key"),
+    ("ems_run", "call_key", "call_id", "call_for_service", "source_key"),
+    ("caution", "call_key", "call_id", "call_for_service", "source_key"),
+    ("enrollment", "program_key", "program_id", "program", "source_key"),
+    ("enrollment_exit", "enrollment_key", "enrollment_id", "enrollment", "source_key"),
+    ("service", "enrollment_key", "enrollment_id", "enrollment", "source_key"),
+    ("call_for_service", "agency_key", "agency_id", "agency", "source_key"),
+    ("program", "agency_key", "agency_id", "agency", "source_key"),
+    ("referral", "to_agency_key", "to_agency_id", "agency", "source_key"),
+)
+
+
+def resolve_references(session: Session) -> None:
+    """Fill each ``*_id`` left empty whose ``*_key`` now names a stored row.
+
+    A key is looked up in the same source system first (an HMIS ExitID names an HMIS
+    enrollment), then in any (a NEMSIS eResponse.03 names a CAD event of the dispatch centre).
+    """
+    for table, key, id_column, target, target_key in REFERENCES:
+        session.execute(
+            text(
+                f"UPDATE {table} SET {id_column} = COALESCE("
+                f" (SELECT min(t.id) FROM {target} t WHERE t.{target_key} = {table}.{key}"
+                f"  AND t.source_system_id = {table}.source_system_id),"
+                f" (SELECT min(t.id) FROM {target} t WHERE t.{target_key} = {table}.{key}))"
+                f" WHERE {id_column} IS NULL AND {key} IS NOT NULL"
+            )
+        )
+
+
+def list_runs(session: Session, *, limit: int = 100) -> Sequence[tuple[models.IngestRun, str]]:
+    query = (
+        select(models.IngestRun, models.SourceSystem.name)
+        .join(models.SourceSystem, models.SourceSystem.id == models.IngestRun.source_system_id)
+        .order_by(models.IngestRun.id.desc())
+        .limit(limit)
+    )
+    return session.execute(query).all()
+
+
+def list_sources(session: Session) -> Sequence[tuple[models.SourceSystem, int, int]]:
+    """Each source system with its number of runs and of quarantined rows."""
+    runs = (
+        select(func.count(models.IngestRun.id))
+        .where(models.IngestRun.source_system_id == models.SourceSystem.id)
+        .scalar_subquery()
+    )
+    quarantined = (
+        select(func.count(models.QuarantinedRow.id))
+        .where(models.QuarantinedRow.source_system_id == models.SourceSystem.id)
+        .scalar_subquery()
+    )
+    query = select(models.SourceSystem, runs, quarantined).order_by(models.SourceSystem.name)
+    return session.execute(query).all()
+
+
+def list_quarantine(
+    session: Session, *, run_id: int | None = None, source: str | None = None, limit: int = 200,
+    offset: int = 0,
+) -> Sequence[tuple[models.QuarantinedRow, str]]:
+    query = (
+        select(models.QuarantinedRow, models.SourceSystem.name)
+        .join(models.SourceSystem, models.SourceSystem.id == models.QuarantinedRow.source_system_id)
+        .order_by(models.QuarantinedRow.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if run_id is not None:
+        query = query.where(models.QuarantinedRow.ingest_run_id == run_id)
+    if source is not None:
+        query = query.where(models.SourceSystem.name == source)
+    return session.execute(query).all()

@@ -1,0 +1,195 @@
+"""Ingest runs: read a source with its adapter and write it through the batch writer.
+
+One run is one source system's import and one transaction: a crash or kill leaves the store as
+it was before the run, and running it again completes it. The caller owns the transaction
+(``unit_of_work``); this module never commits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.config import get_settings
+from corespond.crypto import FieldCipher
+from corespond.ingest import repository
+from corespond.ingest.schemas import FileCounts, IngestSummary
+from corespond.ingest.writer import BatchWriter
+from corespond.models.base import utcnow
+from corespond.sources.base import Item, ReadOptions, Rejection, SourceError
+from corespond.sources.jurisdiction import FILE_NAME, load_jurisdiction
+from corespond.sources.registry import adapter_class, detect
+
+QUARANTINE_CONTEXT = b"quarantined_row.raw"
+Progress = Callable[[int], None]
+"""Called after each batch with the number of source rows it held."""
+
+
+@dataclass(frozen=True)
+class IngestTask:
+    """One run to do: a path, its format and the source system it belongs to."""
+
+    path: Path
+    format: str
+    source: str
+    agency_key: str | None = None
+    options: ReadOptions = field(default_factory=ReadOptions)
+
+
+def plan(
+    paths: list[Path],
+    *,
+    format: str | None = None,
+    source: str | None = None,
+    options: ReadOptions | None = None,
+) -> list[IngestTask]:
+    """Turn the paths given to ``corespond ingest`` into runs.
+
+    A folder holding a jurisdiction file is imported as that file declares: the jurisdiction
+    first, then each source system's exports under its own name and format. Any other folder
+    is taken file by file (an HMIS export folder is one source). Raises :class:`SourceError`
+    for a path that does not exist or whose format cannot be told.
+    """
+    tasks: list[IngestTask] = []
+    for path in paths:
+        if not path.exists():
+            raise SourceError(f"{path}: no such file or folder")
+        if format is None and path.is_dir() and (path / FILE_NAME).is_file():
+            tasks.extend(_jurisdiction_tasks(path / FILE_NAME, options))
+            continue
+        if format is None and path.is_dir() and detect(path) is None:
+            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            tasks.extend(plan(children, source=source, options=options))
+            continue
+        name = format or detect(path)
+        if name is None:
+            raise SourceError(f"{path}: cannot tell the format; name it with --format")
+        adapter = adapter_class(name)()
+        tasks.append(
+            IngestTask(
+                path,
+                name,
+                source or adapter.default_source_name(path),
+                options=options or ReadOptions(timezone=ZoneInfo(get_settings().timezone)),
+            )
+        )
+    return tasks
+
+
+def _jurisdiction_tasks(file: Path, options: ReadOptions | None) -> list[IngestTask]:
+    jurisdiction = load_jurisdiction(file)
+    zone_options = options or ReadOptions(timezone=jurisdiction.zone)
+    tasks = [IngestTask(file, "jurisdiction", "jurisdiction", options=zone_options)]
+    for agency in jurisdiction.agencies:
+        for declared in agency.sources:
+            path = (file.parent / declared.path).resolve()
+            if not path.exists():
+                raise SourceError(f"{file}: source {declared.name!r} path {path} does not exist")
+            adapter_class(declared.format)  # an unknown format fails here, before any import
+            tasks.append(
+                IngestTask(path, declared.format, declared.name, agency.key, zone_options)
+            )
+    return tasks
+
+
+def run(session: Session, task: IngestTask, *, progress: Progress | None = None) -> IngestSummary:
+    """Import ``task`` in ``session``'s transaction and return its counts."""
+    started = time.perf_counter()
+    source = repository.get_or_create_source_system(
+        session, task.source, format=task.format, agency_key=task.agency_key
+    )
+    ledger = models.IngestRun(source_system_id=source.id, format=task.format, status="running")
+    session.add(ledger)
+    session.flush()
+    writer = BatchWriter(
+        session, source_system_id=source.id, run_id=ledger.id, source_name=task.source
+    )
+    cipher = FieldCipher.from_settings()
+    files: dict[str, FileCounts] = {}
+    summary = IngestSummary(run_id=ledger.id, source=task.source, format=task.format)
+    adapter = adapter_class(task.format)()
+    batch_size = get_settings().ingest_batch_size
+    for batch in _batches(adapter.read(task.path, task.options), batch_size):
+        result = writer.write(batch)
+        for item, outcome in result.outcomes:
+            counts = files.setdefault(item.file, FileCounts(path=item.file))
+            counts.read += 1
+            setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
+        _quarantine(session, result.rejections, ledger.id, source.id, cipher)
+        if progress:
+            progress(len(batch))
+    repository.resolve_references(session)
+
+    summary.files = list(files.values())
+    for name in ("read", "stored", "unchanged", "quarantined"):
+        setattr(summary, name, sum(getattr(counts, name) for counts in summary.files))
+    summary.seconds = round(time.perf_counter() - started, 3)
+    ledger.status = "completed"
+    ledger.finished_at = utcnow()
+    ledger.seconds = summary.seconds
+    ledger.read, ledger.stored = summary.read, summary.stored
+    ledger.unchanged, ledger.quarantined = summary.unchanged, summary.quarantined
+    session.add_all(
+        models.IngestFile(ingest_run_id=ledger.id, **counts.model_dump())
+        for counts in summary.files
+    )
+    return summary
+
+
+def record_failure(session: Session, task: IngestTask, error: str) -> IngestSummary:
+    """Write a failed run to the ledger (after the run's own transaction rolled back)."""
+    source = repository.get_or_create_source_system(
+        session, task.source, format=task.format, agency_key=task.agency_key
+    )
+    ledger = models.IngestRun(
+        source_system_id=source.id,
+        format=task.format,
+        status="failed",
+        finished_at=utcnow(),
+        error=error,
+    )
+    session.add(ledger)
+    session.flush()
+    return IngestSummary(
+        run_id=ledger.id, source=task.source, format=task.format, status="failed", error=error
+    )
+
+
+def _quarantine(
+    session: Session, rejections: list[Rejection], run_id: int, source_id: int, cipher: FieldCipher
+) -> None:
+    if not rejections:
+        return
+    rows = [
+        {
+            "ingest_run_id": run_id,
+            "source_system_id": source_id,
+            "file": rejection.file,
+            "locator": rejection.locator,
+            "reason": rejection.reason,
+            "raw_encrypted": cipher.encrypt(rejection.raw, context=QUARANTINE_CONTEXT),
+            "created_at": utcnow(),
+        }
+        for rejection in rejections
+    ]
+    session.execute(insert(models.QuarantinedRow), rows)
+
+
+def quarantined_text(row: models.QuarantinedRow) -> str:
+    """The verbatim text of a quarantined row."""
+    return FieldCipher.from_settings().decrypt(row.raw_encrypted, context=QUARANTINE_CONTEXT)
+
+
+def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+

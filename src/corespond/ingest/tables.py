@@ -1,0 +1,127 @@
+"""Where each canonical record kind is stored, and how its fields become columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from corespond import models
+from corespond.crypto import FieldCipher, ssn_status
+from corespond.models.base import Base
+from corespond.sources import records as r
+from corespond.sources.parse import digits
+
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(r.CautionSeverity)}
+CRIMINAL_JUSTICE_KINDS = frozenset({r.AgencyKind.POLICE, r.AgencyKind.DISPATCH})
+SSN_CONTEXT = b"person_record.ssn"
+
+# Fields that are not columns of their own: handled by ``columns`` or by the writer.
+NOT_COLUMNS = {"source_key", "data_category", "place", "person_key", "aliases", "address", "ssn"}
+RENAMED = {"agency_kind": "kind"}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    model: type[Base]
+    person_ref: bool
+    """The record names a ``person_key`` that must resolve within its source system."""
+    person_required: bool
+    has_place: bool
+
+
+TABLES: dict[str, TableSpec] = {
+    r.AgencyIn.kind: TableSpec(models.Agency, False, False, False),
+    r.ProgramIn.kind: TableSpec(models.Program, False, False, False),
+    r.BeatIn.kind: TableSpec(models.Beat, False, False, False),
+    r.PersonRecordIn.kind: TableSpec(models.PersonRecord, False, False, False),
+    r.CallIn.kind: TableSpec(models.CallForService, False, False, True),
+    r.UnitResponseIn.kind: TableSpec(models.UnitResponse, False, False, False),
+    r.CallPersonIn.kind: TableSpec(models.CallPerson, True, True, False),
+    r.PoliceIncidentIn.kind: TableSpec(models.PoliceIncident, False, False, True),
+    r.ArrestIn.kind: TableSpec(models.Arrest, True, True, False),
+    r.UseOfForceIn.kind: TableSpec(models.UseOfForce, True, True, False),
+    r.InvoluntaryHoldIn.kind: TableSpec(models.InvoluntaryHold, True, True, False),
+    r.EmsRunIn.kind: TableSpec(models.EmsRun, True, False, True),
+    r.HospitalEncounterIn.kind: TableSpec(models.HospitalEncounter, True, True, False),
+    r.TreatmentEncounterIn.kind: TableSpec(models.TreatmentEncounter, True, True, False),
+    r.ConditionIn.kind: TableSpec(models.Condition, True, True, False),
+    r.EnrollmentIn.kind: TableSpec(models.Enrollment, True, True, False),
+    r.EnrollmentExitIn.kind: TableSpec(models.EnrollmentExit, True, True, False),
+    r.ServiceIn.kind: TableSpec(models.Service, True, True, False),
+    r.ReferralIn.kind: TableSpec(models.Referral, True, True, False),
+    r.CaseNoteIn.kind: TableSpec(models.CaseNote, True, True, False),
+    r.CautionIn.kind: TableSpec(models.Caution, True, False, True),
+    r.ConsentIn.kind: TableSpec(models.Consent, True, True, False),
+}
+KIND_ORDER = {record_type.kind: index for index, record_type in enumerate(r.RECORD_TYPES)}
+assert set(TABLES) == set(KIND_ORDER), "every record kind needs a table"
+
+
+def to_utc(value: datetime) -> datetime:
+    """The store keeps naive UTC; an adapter always gives aware times."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_utc(value)
+    if isinstance(value, tuple):
+        return " ".join(str(item) for item in value) or None
+    return value
+
+
+def columns(record: r.Record, cipher: FieldCipher) -> dict[str, Any]:
+    """The plain column values of ``record`` (references and places are the writer's job)."""
+    values = {
+        RENAMED.get(name, name): _column_value(getattr(record, name))
+        for name in type(record).model_fields
+        if name not in NOT_COLUMNS
+    }
+    values["data_category"] = record.category.value
+    if isinstance(record, r.PersonRecordIn):
+        _person_columns(record, values, cipher)
+    elif isinstance(record, r.CallIn):
+        values["notes"] = "\n".join(record.notes) or None
+    elif isinstance(record, r.AgencyIn):
+        if values["criminal_justice"] is None:
+            values["criminal_justice"] = record.agency_kind in CRIMINAL_JUSTICE_KINDS
+    elif isinstance(record, r.CautionIn):
+        values["severity_rank"] = SEVERITY_RANK[record.severity]
+    elif isinstance(record, r.TreatmentEncounterIn | r.ConditionIn) and record.part2:
+        values["data_category"] = r.DataCategory.SUBSTANCE_USE_PART2.value
+    return values
+
+
+def _person_columns(record: r.PersonRecordIn, values: dict[str, Any], cipher: FieldCipher) -> None:
+    address = record.address or r.AddressIn()
+    values.update(
+        street=address.street,
+        unit=address.unit,
+        city=address.city,
+        state=address.state,
+        zip=address.zip,
+        phone=digits(record.phone),
+    )
+    ssn = digits(record.ssn)
+    status = ssn_status(ssn) if ssn else ("malformed" if record.ssn else None)
+    values["ssn_status"] = status
+    values["ssn_encrypted"] = cipher.encrypt(record.ssn, context=SSN_CONTEXT) if record.ssn else None
+    values["ssn_blind_index"] = (
+        cipher.blind_index(ssn, context=SSN_CONTEXT) if ssn and status == "valid" else None
+    )
+
+
+def alias_rows(record: r.PersonRecordIn, person_record_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "person_record_id": person_record_id,
+            "first_name": alias.first_name,
+            "middle_name": alias.middle_name,
+            "last_name": alias.last_name,
+            "suffix": alias.suffix,
+        }
+        for alias in record.aliases
+    ]

@@ -1,0 +1,275 @@
+"""Writes batches of source rows into the store: new rows inserted, changed rows updated,
+unchanged rows left alone, and rows whose references do not resolve quarantined whole.
+
+Memory is bounded by the batch: everything the writer looks up, it looks up per batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.crypto import FieldCipher
+from corespond.ingest.places import place_key
+from corespond.ingest.tables import KIND_ORDER, TABLES, alias_rows, columns
+from corespond.models.base import utcnow
+from corespond.sources import records as r
+from corespond.sources.base import Rejection, SourceRow
+
+LOOKUP_CHUNK = 500
+"""Keys per IN (...) query: well under SQLite's and PostgreSQL's parameter limits."""
+
+
+class Outcome(Enum):
+    STORED = "stored"
+    UNCHANGED = "unchanged"
+    QUARANTINED = "quarantined"
+
+
+@dataclass
+class _Pending:
+    """The latest version of one record key within a batch, and what the store has for it."""
+
+    record: r.Record
+    content_hash: str
+    existing_id: int | None
+    write: bool
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[tuple[SourceRow | Rejection, Outcome]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class BatchWriter:
+    """Writes one source system's rows for one ingest run."""
+
+    def __init__(
+        self, session: Session, *, source_system_id: int, run_id: int, source_name: str
+    ) -> None:
+        self.session = session
+        self.source_system_id = source_system_id
+        self.run_id = run_id
+        self.source_name = source_name
+        self.cipher = FieldCipher.from_settings()
+
+    # -- public ---------------------------------------------------------------------------
+
+    def write(self, items: list[SourceRow | Rejection]) -> BatchResult:
+        """Store ``items``; say for each whether it was stored, unchanged or quarantined."""
+        result = BatchResult()
+        rows = [item for item in items if isinstance(item, SourceRow)]
+        hashes = {id(rec): self._hash(rec) for row in rows for rec in row.records}
+        existing = self._existing(rec for row in rows for rec in row.records)
+        known_people = self._known_person_keys(rows, existing)
+
+        pending: dict[tuple[str, str], _Pending] = {}
+        for item in items:
+            if isinstance(item, Rejection):
+                result.outcomes.append((item, Outcome.QUARANTINED))
+                result.rejections.append(item)
+                continue
+            problem = self._unresolved(item, known_people)
+            if problem:
+                rejection = Rejection(item.file, item.locator, problem, item.raw or _describe(item))
+                result.outcomes.append((rejection, Outcome.QUARANTINED))
+                result.rejections.append(rejection)
+                continue
+            changed = False
+            for rec in item.records:
+                key = (rec.kind, rec.source_key)
+                digest = hashes[id(rec)]
+                if isinstance(rec, r.PersonRecordIn):
+                    known_people.add(rec.source_key)
+                earlier = pending.get(key)
+                if earlier is not None:
+                    if earlier.content_hash != digest:
+                        earlier.record, earlier.content_hash = rec, digest
+                        earlier.write = changed = True
+                    continue
+                stored = existing.get(key)
+                write = stored is None or stored[1] != digest
+                pending[key] = _Pending(rec, digest, stored[0] if stored else None, write)
+                changed = changed or write
+            result.outcomes.append((item, Outcome.STORED if changed else Outcome.UNCHANGED))
+
+        self._store([p for p in pending.values() if p.write])
+        return result
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def _hash(self, record: r.Record) -> str:
+        return self.cipher.content_hash(f"{record.kind}\x00".encode() + record.model_dump_json().encode())
+
+    def _existing(self, records: Iterable[r.Record]) -> dict[tuple[str, str], tuple[int, str]]:
+        """(kind, key) → (id, content hash) for the records the store already has."""
+        keys_by_kind: dict[str, set[str]] = defaultdict(set)
+        for rec in records:
+            keys_by_kind[rec.kind].add(rec.source_key)
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        for kind, keys in keys_by_kind.items():
+            model: Any = TABLES[kind].model
+            for chunk in _chunks(sorted(keys)):
+                query = select(model.source_key, model.id, model.content_hash).where(
+                    model.source_system_id == self.source_system_id, model.source_key.in_(chunk)
+                )
+                for key, row_id, digest in self.session.execute(query):
+                    found[(kind, key)] = (row_id, digest)
+        return found
+
+    def _known_person_keys(
+        self, rows: list[SourceRow], existing: dict[tuple[str, str], tuple[int, str]]
+    ) -> set[str]:
+        wanted = {
+            person_key
+            for row in rows
+            for rec in row.records
+            if (person_key := getattr(rec, "person_key", None))
+        }
+        known = {key for (kind, key) in existing if kind == r.PersonRecordIn.kind} & wanted
+        return known | set(self._person_ids(wanted - known))
+
+    def _person_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for chunk in _chunks(sorted(keys)):
+            query = select(models.PersonRecord.source_key, models.PersonRecord.id).where(
+                models.PersonRecord.source_system_id == self.source_system_id,
+                models.PersonRecord.source_key.in_(chunk),
+            )
+            ids.update(dict(self.session.execute(query).all()))
+        return ids
+
+    def _unresolved(self, row: SourceRow, known_people: set[str]) -> str | None:
+        in_row = {rec.source_key for rec in row.records if isinstance(rec, r.PersonRecordIn)}
+        for rec in row.records:
+            person_key = getattr(rec, "person_key", None)
+            if person_key and person_key not in known_people and person_key not in in_row:
+                return (
+                    f"{rec.kind} {rec.source_key!r} refers to person record {person_key!r}, "
+                    f"which {self.source_name} has not sent"
+                )
+        return None
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _store(self, pending: list[_Pending]) -> None:
+        by_kind: dict[str, list[_Pending]] = defaultdict(list)
+        for item in pending:
+            by_kind[item.record.kind].append(item)
+        person_ids: dict[str, int] = {}
+        place_ids = self._place_ids([p.record for p in pending])
+        for kind in sorted(by_kind, key=KIND_ORDER.__getitem__):
+            items = by_kind[kind]
+            spec = TABLES[kind]
+            if spec.person_ref:
+                wanted = {p.record.person_key for p in items if p.record.person_key}  # type: ignore[attr-defined]
+                missing = wanted - person_ids.keys()
+                person_ids.update(self._person_ids(missing))
+            new_rows, changed_rows = [], []
+            for item in items:
+                values = columns(item.record, self.cipher)
+                values.update(
+                    content_hash=item.content_hash,
+                    ingest_run_id=self.run_id,
+                    updated_at=utcnow(),
+                )
+                if spec.person_ref:
+                    person_key = item.record.person_key  # type: ignore[attr-defined]
+                    values["person_record_id"] = person_ids.get(person_key) if person_key else None
+                if spec.has_place:
+                    place = item.record.place  # type: ignore[attr-defined]
+                    key = place_key(place) if place else None
+                    values["place_id"] = place_ids.get(key) if key else None
+                if item.existing_id is None:
+                    values.update(source_system_id=self.source_system_id, source_key=item.record.source_key)
+                    new_rows.append(values)
+                else:
+                    values["id"] = item.existing_id
+                    changed_rows.append(values)
+            self._insert_and_update(kind, items, new_rows, changed_rows, person_ids)
+
+    def _insert_and_update(
+        self,
+        kind: str,
+        items: list[_Pending],
+        new_rows: list[dict[str, Any]],
+        changed_rows: list[dict[str, Any]],
+        person_ids: dict[str, int],
+    ) -> None:
+        model: Any = TABLES[kind].model
+        is_person = kind == r.PersonRecordIn.kind
+        if new_rows:
+            if is_person:
+                statement = insert(model).returning(
+                    model.source_key, model.id, sort_by_parameter_order=True
+                )
+                person_ids.update(dict(self.session.execute(statement, new_rows).all()))
+            else:
+                self.session.execute(insert(model), new_rows)
+        if changed_rows:
+            self.session.execute(update(model), changed_rows)
+            for row in changed_rows:
+                if is_person:
+                    person_ids[row.get("source_key") or ""] = row["id"]
+        if is_person:
+            self._replace_aliases(items, person_ids)
+
+    def _replace_aliases(self, items: list[_Pending], person_ids: dict[str, int]) -> None:
+        changed_ids = [p.existing_id for p in items if p.existing_id is not None]
+        for chunk in _chunks(changed_ids):
+            self.session.execute(
+                delete(models.PersonAlias).where(models.PersonAlias.person_record_id.in_(chunk))
+            )
+        rows = []
+        for item in items:
+            record = item.record
+            assert isinstance(record, r.PersonRecordIn)
+            record_id = item.existing_id or person_ids[record.source_key]
+            person_ids[record.source_key] = record_id
+            rows.extend(alias_rows(record, record_id))
+        if rows:
+            self.session.execute(insert(models.PersonAlias), rows)
+
+    def _place_ids(self, records: list[r.Record]) -> dict[str, int]:
+        """Ids of the places these records name, creating the places not seen before."""
+        places: dict[str, r.PlaceIn] = {}
+        for record in records:
+            place = getattr(record, "place", None)
+            if place is not None and (key := place_key(place)):
+                places.setdefault(key, place)
+        ids: dict[str, int] = {}
+        for chunk in _chunks(sorted(places)):
+            query = select(models.Place.place_key, models.Place.id).where(
+                models.Place.place_key.in_(chunk)
+            )
+            ids.update(dict(self.session.execute(query).all()))
+        new = [
+            {"place_key": key, **place.model_dump(), "created_at": utcnow()}
+            for key, place in places.items()
+            if key not in ids
+        ]
+        if new:
+            statement = insert(models.Place).returning(
+                models.Place.place_key, models.Place.id, sort_by_parameter_order=True
+            )
+            ids.update(dict(self.session.execute(statement, new).all()))
+        return ids
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        yield values[start : start + LOOKUP_CHUNK]
+
+
+def _describe(row: SourceRow) -> str:
+    """A row that parsed but cannot be stored is kept as its canonical records, in JSON."""
+    return "\n".join(f"{rec.kind}: {rec.model_dump_json()}" for rec in row.records)
+

@@ -1,0 +1,49 @@
+"""ORM tables, one module per aggregate. Importing this package registers them all."""
+
+from corespond.models.agency import Agency, Beat, Program, SourceSystem
+from corespond.models.base import Base
+from corespond.models.call import CallForService, CallPerson, UnitResponse
+from corespond.models.casework import CareTeamContact, CaseNote, Caution, Referral, ResponsePlan
+from corespond.models.consent import Consent
+from corespond.models.health import Condition, EmsRun, HospitalEncounter, TreatmentEncounter
+from corespond.models.housing import Enrollment, EnrollmentExit, Service
+from corespond.models.ingest import IngestFile, IngestRun, QuarantinedRow
+from corespond.models.justice import Arrest, InvoluntaryHold, PoliceIncident, UseOfForce
+from corespond.models.person import Person, PersonAlias, PersonLink, PersonRecord
+from corespond.models.place import Place
+
+__all__ = [
+    "Agency",
+    "Arrest",
+    "Base",
+    "Beat",
+    "CallForService",
+    "CallPerson",
+    "CareTeamContact",
+    "CaseNote",
+    "Caution",
+    "Condition",
+    "Consent",
+    "EmsRun",
+    "Enrollment",
+    "EnrollmentExit",
+    "HospitalEncounter",
+    "IngestFile",
+    "IngestRun",
+    "InvoluntaryHold",
+    "Person",
+    "PersonAlias",
+    "PersonLink",
+    "PersonRecord",
+    "Place",
+    "PoliceIncident",
+    "Program",
+    "QuarantinedRow",
+    "Referral",
+    "ResponsePlan",
+    "Service",
+    "SourceSystem",
+    "TreatmentEncounter",
+    "UnitResponse",
+    "UseOfForce",
+]

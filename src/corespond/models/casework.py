@@ -1,0 +1,98 @@
+"""Casework: referrals, case notes, cautions, response plans and care-team contacts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from corespond.models.base import Base, Provenance
+
+
+class Referral(Provenance, Base):
+    __tablename__ = "referral"
+    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    referred_on: Mapped[date] = mapped_column(Date, index=True)
+    referral_type: Mapped[str] = mapped_column(String(40))
+    to_agency_key: Mapped[str | None] = mapped_column(String(100))
+    to_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    to_program_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(30))
+    outcome_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CaseNote(Provenance, Base):
+    __tablename__ = "case_note"
+    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    written_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+
+
+class Caution(Provenance, Base):
+    """An EIDO caution about a person, or about a place when no person is named."""
+
+    __tablename__ = "caution"
+    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person_record.id"), index=True
+    )
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
+    call_key: Mapped[str | None] = mapped_column(String(200))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call_for_service.id"))
+    caution_type: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(10))
+    severity_rank: Mapped[int] = mapped_column(Integer)
+    """0 for highest through 4 for lowest, so that cautions sort by severity."""
+    description: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(200))
+    valid_from: Mapped[datetime | None] = mapped_column(DateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ResponsePlan(Provenance, Base):
+    """What helps and what to avoid with a person; written by one user, approved by another."""
+
+    __tablename__ = "response_plan"
+    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    """``draft``, ``approved``, ``superseded`` or ``retired``."""
+    triggers: Mapped[str | None] = mapped_column(Text)
+    what_helps: Mapped[str | None] = mapped_column(Text)
+    de_escalation: Mapped[str | None] = mapped_column(Text)
+    who_to_call: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+    approver: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    review_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CareTeamContact(Provenance, Base):
+    """Someone at an agency who knows the person, and how to reach them."""
+
+    __tablename__ = "care_team_contact"
+    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_role: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))
+    last_contact_on: Mapped[date | None] = mapped_column(Date)
+    contact_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,60 @@
+"""Homeless-services records (HUD HMIS): enrollments, exits and services."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from corespond.models.base import Base, Provenance
+
+
+class Enrollment(Provenance, Base):
+    __tablename__ = "enrollment"
+    # source_key alone is indexed too: other sources refer to these rows by key.
+    __table_args__ = (
+        UniqueConstraint("source_system_id", "source_key"),
+        Index("ix_enrollment_source_key", "source_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    program_key: Mapped[str] = mapped_column(String(200))
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("program.id"), index=True)
+    entry_date: Mapped[date] = mapped_column(Date, index=True)
+    move_in_date: Mapped[date | None] = mapped_column(Date)
+    household_id: Mapped[str | None] = mapped_column(String(100))
+    living_situation: Mapped[int | None] = mapped_column(Integer)
+
+
+class EnrollmentExit(Provenance, Base):
+    """An exit from an enrollment; ``destination`` is the HMIS 3.12.1 code."""
+
+    __tablename__ = "enrollment_exit"
+    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_key: Mapped[str] = mapped_column(String(200), index=True)
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment.id"), index=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    exit_date: Mapped[date] = mapped_column(Date, index=True)
+    destination: Mapped[int | None] = mapped_column(Integer)
+
+
+class Service(Provenance, Base):
+    """A service, bed night or street-outreach contact."""
+
+    __tablename__ = "service"
+    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    provided_on: Mapped[date] = mapped_column(Date, index=True)
+    service_kind: Mapped[str] = mapped_column(String(30))
+    enrollment_key: Mapped[str | None] = mapped_column(String(200))
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment.id"))
+    record_type: Mapped[int | None] = mapped_column(Integer)
+    type_provided: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(String(200))
+    living_situation: Mapped[int | None] = mapped_column(Integer)

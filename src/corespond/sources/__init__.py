@@ -1,0 +1,1 @@
+"""Source adapters: one module per native format (see ``registry.py``)."""

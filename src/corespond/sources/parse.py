@@ -1,0 +1,158 @@
+"""Field parsers shared by adapters. Each raises :class:`FieldError` naming the field."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, tzinfo
+
+from corespond.sources.records import CautionSeverity
+
+BLANKS = frozenset({"", "null", "none", "n/a", "na", "nan"})
+
+
+class FieldError(ValueError):
+    """A field's value cannot be used; the message names the field and the value."""
+
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {problem} ({value!r})")
+
+
+def blank(value: str | None) -> bool:
+    return value is None or value.strip().lower() in BLANKS
+
+
+def text(value: str | None) -> str | None:
+    """The value stripped, or None when blank."""
+    return None if blank(value) else value.strip()  # type: ignore[union-attr]
+
+
+ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+US_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p")
+EARLIEST = datetime(1900, 1, 1)
+LATEST_YEAR = 2100
+
+
+def parse_datetime(
+    field: str, value: str | None, tz: tzinfo, formats: tuple[str, ...] = ()
+) -> datetime | None:
+    """Parse a timestamp; naive values are taken as wall-clock time in ``tz``.
+
+    Tries ``formats`` first, then ISO 8601 (with or without offset), then common US forms.
+    """
+    if blank(value):
+        return None
+    raw = value.strip()  # type: ignore[union-attr]
+    parsed: datetime | None = None
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(raw, fmt)
+            break
+        except ValueError:
+            continue
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            for fmt in US_FORMATS:
+                try:
+                    parsed = datetime.strptime(raw, fmt)
+                    break
+                except ValueError:
+                    continue
+    if parsed is None:
+        raise FieldError(field, value, "not a date and time")
+    if not EARLIEST.year <= parsed.year <= LATEST_YEAR:
+        raise FieldError(field, value, "year out of range")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+def parse_date(field: str, value: str | None, formats: tuple[str, ...] = ()) -> date | None:
+    """Parse a calendar date (ISO 8601 by default, then ``formats``, then MM/DD/YYYY)."""
+    if blank(value):
+        return None
+    raw = value.strip()  # type: ignore[union-attr]
+    for fmt in (*formats, "%Y-%m-%d", "%m/%d/%Y", "%Y%m%d"):
+        try:
+            parsed = datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+        if not EARLIEST.year <= parsed.year <= LATEST_YEAR:
+            raise FieldError(field, value, "year out of range")
+        return parsed
+    if "T" in raw or " " in raw:
+        try:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
+        except ValueError:
+            pass
+    raise FieldError(field, value, "not a date")
+
+
+def parse_int(field: str, value: str | None) -> int | None:
+    if blank(value):
+        return None
+    try:
+        return int(value.strip())  # type: ignore[union-attr]
+    except ValueError:
+        raise FieldError(field, value, "not a whole number") from None
+
+
+def parse_float(field: str, value: str | None) -> float | None:
+    if blank(value):
+        return None
+    try:
+        number = float(value.strip())  # type: ignore[union-attr]
+    except ValueError:
+        raise FieldError(field, value, "not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise FieldError(field, value, "not a finite number")
+    return number
+
+
+TRUE_WORDS = frozenset({"1", "y", "yes", "true", "t"})
+FALSE_WORDS = frozenset({"0", "n", "no", "false", "f"})
+
+
+def parse_bool(field: str, value: str | None) -> bool | None:
+    if blank(value):
+        return None
+    word = value.strip().lower()  # type: ignore[union-attr]
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise FieldError(field, value, "not yes or no")
+
+
+def parse_code(field: str, value: str | None, codes: dict[str, str]) -> str | None:
+    """Map a source code to ours; an unknown code is an error that lists the known ones."""
+    if blank(value):
+        return None
+    key = value.strip().upper()  # type: ignore[union-attr]
+    try:
+        return codes[key]
+    except KeyError:
+        known = ", ".join(sorted(codes))
+        raise FieldError(field, value, f"unknown code; expected one of {known}") from None
+
+
+SEVERITY_WORDS = {s.value: s for s in CautionSeverity}
+
+
+def parse_severity(field: str, value: str | None) -> CautionSeverity:
+    if blank(value) or value.strip().lower() not in SEVERITY_WORDS:  # type: ignore[union-attr]
+        raise FieldError(field, value, "severity must be highest, high, normal, low or lowest")
+    return SEVERITY_WORDS[value.strip().lower()]  # type: ignore[union-attr]
+
+
+_NON_DIGITS = re.compile(r"\D")
+
+
+def digits(value: str | None) -> str | None:
+    """Only the digits of a phone number or SSN, or None when there are none."""
+    if blank(value):
+        return None
+    only = _NON_DIGITS.sub("", value)  # type: ignore[arg-type]
+    return only or None

@@ -1,0 +1,1 @@
+"""The web surface: FastAPI app, JSON API routers and server-rendered pages."""

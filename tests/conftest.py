@@ -1,0 +1,54 @@
+"""Shared fixtures: a migrated store on SQLite (default) or PostgreSQL.
+
+Set ``CORESPOND_TEST_DATABASE_URL`` to run the same tests on PostgreSQL; when it is set and the
+server is not there, the tests that need the store fail rather than skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from corespond.config import get_settings
+from corespond.db import migrate
+from corespond.db.engine import get_engine, reset_engine
+from corespond.models import Base
+
+SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("CORESPOND_TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'test.db'}"
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    os.environ["CORESPOND_DATABASE_URL"] = database_url
+    get_settings.cache_clear()
+    reset_engine()
+    engine = get_engine()
+    if make_url(database_url).get_backend_name() == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    yield engine
+    reset_engine()
+
+
+@pytest.fixture
+def store(migrated_engine: Engine) -> Iterator[Engine]:
+    """A migrated, empty store; emptied again after the test."""
+    yield migrated_engine
+    with migrated_engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
