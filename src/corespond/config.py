@@ -1,4 +1,4 @@
-"""The one place corespond reads its environment. Every setting is documented in docs/configuration.md."""
+"""The one place corespond reads its environment; docs/configuration.md documents each setting."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/corespond.db"
     """SQLAlchemy URL. SQLite by default; ``postgresql+psycopg://user@host/db`` in production."""
     timezone: str = "America/Los_Angeles"
-    """IANA zone of wall-clock times in imports that carry no offset, unless the jurisdiction says."""
+    """IANA zone of imported wall-clock times without offset, unless the jurisdiction names one."""
     field_encryption_key: str = DEV_FIELD_KEY
     """Base64 of 32 bytes: AES-256-GCM key that encrypts SSNs and other sensitive fields at rest."""
     blind_index_key: str = DEV_BLIND_INDEX_KEY
@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def refuse_dev_keys(self) -> Settings:
         if self.mode is Mode.PRODUCTION and (
-            self.field_encryption_key == DEV_FIELD_KEY or self.blind_index_key == DEV_BLIND_INDEX_KEY
+            self.field_encryption_key == DEV_FIELD_KEY
+            or self.blind_index_key == DEV_BLIND_INDEX_KEY
         ):
             raise ValueError(
                 "production mode refuses the development keys: set "

@@ -54,7 +54,9 @@ class FieldCipher:
             raise DecryptionError("value does not decrypt under this key") from exc
 
     def blind_index(self, value: str, *, context: bytes) -> str:
-        return hmac.new(self.index_key, context + b"\x00" + value.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(
+            self.index_key, context + b"\x00" + value.encode(), hashlib.sha256
+        ).hexdigest()
 
     def content_hash(self, canonical: bytes) -> str:
         """Keyed hash of a record's canonical form: detects change, reveals nothing."""

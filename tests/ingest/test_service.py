@@ -98,7 +98,10 @@ def count(model: type[models.Base]) -> int:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-PERSON_ZED = "P1,Quillon,Zedna,A,,\"Quill, Zed\",03/04/1981,F,W,N,123-45-6780,5550100,12 Elm St,Testville,WA,98101,65,140,BRO,BLU,"
+PERSON_ZED = (
+    'P1,Quillon,Zedna,A,,"Quill, Zed",03/04/1981,F,W,N,123-45-6780,5550100,12 Elm St,'
+    "Testville,WA,98101,65,140,BRO,BLU,"
+)
 PERSON_OREN = "P2,Marsh,Oren,,,,11/12/1990,M,B,N,,,,,,,,,,,"
 ARREST_ZED = "WA0010000,I-1,A-1,1,P1,06/02/2025 10:30:00 AM,T,13B,01,44,F,W,N,E-100"
 
@@ -158,10 +161,14 @@ def test_importing_the_same_files_twice_changes_nothing(store: Engine, city: Pat
 def test_a_changed_row_is_updated_in_place(store: Engine, city: Path) -> None:
     ingest([city])
     calls = city / "cad" / "calls.csv"
-    calls.write_text(calls.read_text().replace("2B1,POLICE", "2B1,CARE").replace(
-        "E-101,911,2,CRISIS - PERSON IN CRISIS,CRISIS - PERSON IN CRISIS,REPORT",
-        "E-101,911,2,CRISIS - PERSON IN CRISIS,CRISIS - PERSON IN CRISIS,CCR ONLY",
-    ))
+    calls.write_text(
+        calls.read_text()
+        .replace("2B1,POLICE", "2B1,CARE")
+        .replace(
+            "E-101,911,2,CRISIS - PERSON IN CRISIS,CRISIS - PERSON IN CRISIS,REPORT",
+            "E-101,911,2,CRISIS - PERSON IN CRISIS,CRISIS - PERSON IN CRISIS,CCR ONLY",
+        )
+    )
 
     report = ingest([city / "cad"], source="Testville CAD")
 
@@ -199,8 +206,10 @@ def test_broken_rows_are_kept_with_their_reason(store: Engine, tmp_path: Path) -
     bad_date = call_row("E-201", "1A1").replace("06/02/2025 10:00:30 AM", "02/30/2025 10:00:30 AM")
     short = "E-202,911,2"
     root = write_city(
-        tmp_path / "c", calls=[call_row("E-199", "1A1"), bad_priority, bad_date, short],
-        persons=[], arrests=[],
+        tmp_path / "c",
+        calls=[call_row("E-199", "1A1"), bad_priority, bad_date, short],
+        persons=[],
+        arrests=[],
     )
 
     report = ingest([root / "cad"], source="Testville CAD")

@@ -42,7 +42,9 @@ def _where(query, flt: CallFilter):  # type: ignore[no-untyped-def]
     if flt.since:
         query = query.where(call.queued_at >= datetime.combine(flt.since, time()))
     if flt.until:
-        query = query.where(call.queued_at < datetime.combine(flt.until + timedelta(days=1), time()))
+        query = query.where(
+            call.queued_at < datetime.combine(flt.until + timedelta(days=1), time())
+        )
     return query
 
 
@@ -58,7 +60,9 @@ def search_calls(
     query = (
         select(models.CallForService, models.Place, units)
         .outerjoin(models.Place, models.Place.id == models.CallForService.place_id)
-        .order_by(models.CallForService.queued_at.desc().nulls_last(), models.CallForService.id.desc())
+        .order_by(
+            models.CallForService.queued_at.desc().nulls_last(), models.CallForService.id.desc()
+        )
         .limit(limit)
         .offset(offset)
     )

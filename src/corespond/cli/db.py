@@ -21,7 +21,9 @@ def upgrade(revision: str = typer.Argument("head", help="Migration to upgrade to
 
 
 @app.command()
-def downgrade(revision: str = typer.Argument(..., help="Migration to go back to ('base': none).")) -> None:
+def downgrade(
+    revision: str = typer.Argument(..., help="Migration to go back to ('base': none)."),
+) -> None:
     """Undo migrations down to REVISION."""
     migrate.downgrade(get_engine(), revision)
     console.print(f"Database is at {revision}: {_safe_url()}")

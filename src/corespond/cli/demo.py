@@ -14,9 +14,9 @@ app = typer.Typer(help="Build the synthetic demo city.", no_args_is_help=True)
 
 @app.command()
 def city(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the city's exports to.")] = Path(
-        "var/demo-city"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write the city's exports to.")
+    ] = Path("var/demo-city"),
     people: Annotated[int, typer.Option("--people", min=10, help="Population size.")] = 2000,
     years: Annotated[int, typer.Option("--years", min=1, max=10, help="Years of history.")] = 1,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same city.")] = 7,

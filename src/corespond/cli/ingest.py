@@ -107,7 +107,9 @@ def files(
             report.add(summary)
 
     if as_json:
-        typer.echo(json.dumps(report.model_dump(exclude={"runs": {"__all__": {"files"}}}), indent=2))
+        typer.echo(
+            json.dumps(report.model_dump(exclude={"runs": {"__all__": {"files"}}}), indent=2)
+        )
     else:
         _print_report(report)
     if any(summary.status == "failed" for summary in report.runs):
@@ -177,7 +179,13 @@ def quarantine(
         if raw:
             table.add_column("text")
         for row, source_name in rows:
-            cells = [str(row.ingest_run_id), source_name, Path(row.file).name, row.locator, row.reason]
+            cells = [
+                str(row.ingest_run_id),
+                source_name,
+                Path(row.file).name,
+                row.locator,
+                row.reason,
+            ]
             if raw:
                 cells.append(service.quarantined_text(row))
             table.add_row(*cells)
@@ -189,14 +197,30 @@ def runs(limit: Annotated[int, typer.Option("--limit")] = 20) -> None:
     """List recent ingest runs with their counts."""
     with session_factory()() as session:
         table = Table(title="Ingest runs")
-        for column in ("run", "source", "format", "status", "started", "read", "stored",
-                       "unchanged", "quarantined", "seconds"):
+        for column in (
+            "run",
+            "source",
+            "format",
+            "status",
+            "started",
+            "read",
+            "stored",
+            "unchanged",
+            "quarantined",
+            "seconds",
+        ):
             table.add_column(column)
         for ledger, source_name in repository.list_runs(session, limit=limit):
             table.add_row(
-                str(ledger.id), source_name, ledger.format, ledger.status,
-                f"{ledger.started_at:%Y-%m-%d %H:%M:%S}", f"{ledger.read:,}",
-                f"{ledger.stored:,}", f"{ledger.unchanged:,}", f"{ledger.quarantined:,}",
+                str(ledger.id),
+                source_name,
+                ledger.format,
+                ledger.status,
+                f"{ledger.started_at:%Y-%m-%d %H:%M:%S}",
+                f"{ledger.read:,}",
+                f"{ledger.stored:,}",
+                f"{ledger.unchanged:,}",
+                f"{ledger.quarantined:,}",
                 f"{ledger.seconds or 0:.1f}",
             )
         Console().print(table)

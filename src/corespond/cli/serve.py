@@ -16,7 +16,5 @@ def serve(
     """Serve the web app (and the JSON API under /api/v1)."""
     import uvicorn
 
-    Console().print(
-        f"corespond is serving at [b]http://{host}:{port}[/]  (press Ctrl+C to stop)"
-    )
+    Console().print(f"corespond is serving at [b]http://{host}:{port}[/]  (press Ctrl+C to stop)")
     uvicorn.run("corespond.web.app:create_app", factory=True, host=host, port=port, reload=reload)

@@ -72,9 +72,7 @@ def session_factory(*, write: bool = False) -> sessionmaker[Session]:
     if _sessions is None or _write_sessions is None:
         engine = get_engine()
         _sessions = sessionmaker(engine, expire_on_commit=False)
-        _write_sessions = sessionmaker(
-            engine.execution_options(write=True), expire_on_commit=False
-        )
+        _write_sessions = sessionmaker(engine.execution_options(write=True), expire_on_commit=False)
     return _write_sessions if write else _sessions
 
 

@@ -40,7 +40,10 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalise_street(street: str) -> str:
-    """Upper case, punctuation dropped, USPS abbreviations: ``12 North Elm Street.`` → ``12 N ELM ST``."""
+    """Upper case, punctuation dropped, USPS abbreviations.
+
+    ``12 North Elm Street.`` becomes ``12 N ELM ST``.
+    """
     words = _SPACES.sub(" ", _PUNCTUATION.sub(" ", street.upper())).strip().split(" ")
     return " ".join(ABBREVIATIONS.get(word, word) for word in words if word)
 

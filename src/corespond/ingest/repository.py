@@ -90,7 +90,11 @@ def list_sources(session: Session) -> Sequence[tuple[models.SourceSystem, int, i
 
 
 def list_quarantine(
-    session: Session, *, run_id: int | None = None, source: str | None = None, limit: int = 200,
+    session: Session,
+    *,
+    run_id: int | None = None,
+    source: str | None = None,
+    limit: int = 200,
     offset: int = 0,
 ) -> Sequence[tuple[models.QuarantinedRow, str]]:
     query = (

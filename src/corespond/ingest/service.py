@@ -94,9 +94,7 @@ def _jurisdiction_tasks(file: Path, options: ReadOptions | None) -> list[IngestT
             if not path.exists():
                 raise SourceError(f"{file}: source {declared.name!r} path {path} does not exist")
             adapter_class(declared.format)  # an unknown format fails here, before any import
-            tasks.append(
-                IngestTask(path, declared.format, declared.name, agency.key, zone_options)
-            )
+            tasks.append(IngestTask(path, declared.format, declared.name, agency.key, zone_options))
     return tasks
 
 
@@ -192,4 +190,3 @@ def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-

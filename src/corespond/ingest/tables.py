@@ -108,7 +108,9 @@ def _person_columns(record: r.PersonRecordIn, values: dict[str, Any], cipher: Fi
     ssn = digits(record.ssn)
     status = ssn_status(ssn) if ssn else ("malformed" if record.ssn else None)
     values["ssn_status"] = status
-    values["ssn_encrypted"] = cipher.encrypt(record.ssn, context=SSN_CONTEXT) if record.ssn else None
+    values["ssn_encrypted"] = (
+        cipher.encrypt(record.ssn, context=SSN_CONTEXT) if record.ssn else None
+    )
     values["ssn_blind_index"] = (
         cipher.blind_index(ssn, context=SSN_CONTEXT) if ssn and status == "valid" else None
     )

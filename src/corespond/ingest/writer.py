@@ -107,7 +107,9 @@ class BatchWriter:
     # -- lookups --------------------------------------------------------------------------
 
     def _hash(self, record: r.Record) -> str:
-        return self.cipher.content_hash(f"{record.kind}\x00".encode() + record.model_dump_json().encode())
+        return self.cipher.content_hash(
+            f"{record.kind}\x00".encode() + record.model_dump_json().encode()
+        )
 
     def _existing(self, records: Iterable[r.Record]) -> dict[tuple[str, str], tuple[int, str]]:
         """(kind, key) → (id, content hash) for the records the store already has."""
@@ -189,7 +191,9 @@ class BatchWriter:
                     key = place_key(place) if place else None
                     values["place_id"] = place_ids.get(key) if key else None
                 if item.existing_id is None:
-                    values.update(source_system_id=self.source_system_id, source_key=item.record.source_key)
+                    values.update(
+                        source_system_id=self.source_system_id, source_key=item.record.source_key
+                    )
                     new_rows.append(values)
                 else:
                     values["id"] = item.existing_id
@@ -272,4 +276,3 @@ def _chunks(values: list[Any]) -> Iterable[list[Any]]:
 def _describe(row: SourceRow) -> str:
     """A row that parsed but cannot be stored is kept as its canonical records, in JSON."""
     return "\n".join(f"{rec.kind}: {rec.model_dump_json()}" for rec in row.records)
-

@@ -43,9 +43,7 @@ class Caution(Provenance, Base):
     __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("person_record.id"), index=True
-    )
+    person_record_id: Mapped[int | None] = mapped_column(ForeignKey("person_record.id"), index=True)
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
     call_key: Mapped[str | None] = mapped_column(String(200))
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call_for_service.id"))

@@ -17,9 +17,7 @@ class EmsRun(Provenance, Base):
     __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("person_record.id"), index=True
-    )
+    person_record_id: Mapped[int | None] = mapped_column(ForeignKey("person_record.id"), index=True)
     call_key: Mapped[str | None] = mapped_column(String(200), index=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call_for_service.id"), index=True)
     unit_call_sign: Mapped[str | None] = mapped_column(String(40))

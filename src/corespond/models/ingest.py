@@ -11,7 +11,10 @@ from corespond.models.base import Base, utcnow
 
 
 class IngestRun(Base):
-    """One ``corespond ingest`` of one source system. ``read = stored + unchanged + quarantined``."""
+    """One ``corespond ingest`` of one source system.
+
+    ``read = stored + unchanged + quarantined`` for every run.
+    """
 
     __tablename__ = "ingest_run"
 

@@ -113,7 +113,11 @@ class JurisdictionAdapter:
         try:
             jurisdiction = load_jurisdiction(path)
         except SourceError as exc:
-            raw = path.read_text(encoding="utf-8", errors="backslashreplace") if path.is_file() else ""
+            raw = (
+                path.read_text(encoding="utf-8", errors="backslashreplace")
+                if path.is_file()
+                else ""
+            )
             yield Rejection(str(path), "file", str(exc), raw)
             return
         for index, agency in enumerate(jurisdiction.agencies):

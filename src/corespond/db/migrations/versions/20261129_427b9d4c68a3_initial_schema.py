@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "427b9d4c68a3"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

@@ -1,0 +1,78 @@
+"""A run killed mid-way leaves the store as it was; running it again completes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from corespond import models
+from corespond.db.engine import session_factory
+
+HEADER = (
+    "CAD Event Number,Call Type,Priority,Initial Call Type,Final Call Type,"
+    "CAD Event Clearance Description,CAD Event Original Time Queued,CAD Event Arrived Time,"
+    "Dispatch Beat,Dispatch Address,Call Sign Dispatch ID,Call Sign Type,Call Sign Dispatch Time"
+)
+ROWS = 150_000
+
+
+def write_big_cad(path: Path) -> None:
+    with path.open("w") as out:
+        out.write(HEADER + "\n")
+        for n in range(ROWS):
+            minute = n % 60
+            out.write(
+                f"K-{n:07d},911,{1 + n % 4},WELFARE CHECK,WELFARE CHECK,REPORT,"
+                f"2025-03-01T10:{minute:02d}:00,2025-03-01T10:{minute:02d}:40,"
+                f"B{n % 40},{n % 900}XX BLOCK OF ASH ST,U{n % 70},POLICE,"
+                f"2025-03-01T10:{minute:02d}:10\n"
+            )
+
+
+def ingest_command(path: Path, database_url: str) -> list[str]:
+    return [sys.executable, "-m", "corespond", "ingest", str(path), "--source", "Big CAD", "--json"]
+
+
+def counts() -> tuple[int, int, int]:
+    with session_factory()() as session:
+        return (
+            session.scalar(select(func.count()).select_from(models.CallForService)) or 0,
+            session.scalar(select(func.count()).select_from(models.UnitResponse)) or 0,
+            session.scalar(select(func.count()).select_from(models.IngestRun)) or 0,
+        )
+
+
+@pytest.mark.slow
+def test_killed_run_leaves_no_trace_and_rerun_completes(
+    store: Engine, database_url: str, tmp_path: Path
+) -> None:
+    cad = tmp_path / "big.csv"
+    write_big_cad(cad)
+    env = {**os.environ, "CORESPOND_DATABASE_URL": database_url}
+
+    process = subprocess.Popen(
+        ingest_command(cad, database_url), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    time.sleep(4)
+    still_running = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    assert still_running, "the import finished before it could be killed; make the file larger"
+    assert counts() == (0, 0, 0)
+
+    finished = subprocess.run(
+        ingest_command(cad, database_url), env=env, capture_output=True, text=True, check=True
+    )
+    summary = json.loads(finished.stdout)
+    assert summary["read"] == ROWS
+    assert summary["stored"] == ROWS
+    assert counts() == (ROWS, ROWS, 1)

@@ -1,0 +1,75 @@
+"""The pages make demo shows: sources and runs, quarantine, and the calls search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from corespond.db.engine import unit_of_work
+from corespond.ingest import service
+from corespond.web.app import create_app
+
+CAD = (
+    "CAD Event Number,Call Type,Priority,Initial Call Type,CAD Event Original Time Queued,"
+    "Dispatch Beat,Dispatch Address,Call Sign Dispatch ID,Call Sign Type\n"
+    "E-10,911,1,CRISIS - SUICIDAL PERSON,2025-01-05T08:00:00,N1,1XX BLOCK OF ELM ST,1A1,POLICE\n"
+    "E-11,911,3,NOISE - DISTURBANCE,2025-01-06T09:00:00,S2,4XX BLOCK OF OAK AVE,2B1,CARE\n"
+    "E-12,911,<script>alert(1)</script>,NOISE,2025-01-06T09:30:00,S2,,,\n"
+)
+
+
+@pytest.fixture
+def client(store: Engine, tmp_path: Path) -> TestClient:
+    cad = tmp_path / "calls.csv"
+    cad.write_text(CAD)
+    for task in service.plan([cad], source="Web CAD"):
+        with unit_of_work() as session:
+            service.run(session, task)
+    return TestClient(create_app())
+
+
+def test_sources_page_lists_runs_with_counts(client: TestClient) -> None:
+    page = client.get("/sources")
+
+    assert page.status_code == 200
+    assert "Web CAD" in page.text
+    assert "Content-Security-Policy" in page.headers
+
+
+def test_quarantine_page_escapes_what_it_shows(client: TestClient) -> None:
+    page = client.get("/quarantine")
+
+    assert page.status_code == 200
+    assert "Priority" in page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;" in page.text
+
+
+def test_calls_search_filters_by_text_and_beat(client: TestClient) -> None:
+    everything = client.get("/calls")
+    crisis = client.get("/calls", params={"q": "suicidal"})
+    south = client.get("/calls", params={"beat": "s2"})
+
+    assert "E-10" in everything.text and "E-11" in everything.text
+    assert "E-10" in crisis.text and "E-11" not in crisis.text
+    assert "E-11" in south.text and "E-10" not in south.text
+
+
+def test_calls_search_says_what_is_wrong_with_bad_filters(client: TestClient) -> None:
+    page = client.get("/calls", params={"priority": "high", "since": "yesterday"})
+
+    assert page.status_code == 200
+    assert "priority must be a whole number" in page.text
+    assert "must be a date" in page.text
+
+
+def test_calls_api_pages_and_validates(client: TestClient) -> None:
+    first = client.get("/api/v1/calls", params={"limit": 1}).json()
+    assert first["total"] == 2 and len(first["items"]) == 1
+    assert first["items"][0]["event_number"] == "E-11"
+
+    assert client.get("/api/v1/calls", params={"limit": 0}).status_code == 422
+    assert client.get("/api/v1/ingest/runs").json()[0]["quarantined"] == 1
