@@ -265,3 +265,20 @@ def test_a_folder_naming_an_unknown_format_fails_before_importing(
     with pytest.raises(service.SourceError, match="unknown format 'xls'"):
         service.plan([city])
     assert count(models.IngestRun) == 0
+
+
+def test_a_key_repeated_with_other_content_is_an_update_and_the_last_one_wins(
+    store: Engine, tmp_path: Path
+) -> None:
+    first = call_row("E-300", "1A1", disposition="REPORT")
+    later = call_row("E-300", "1A1", disposition="NO ACTION")
+    root = write_city(tmp_path / "c", calls=[first, later], persons=[], arrests=[])
+
+    report = ingest([root / "cad"], source="Testville CAD")
+    again = ingest([root / "cad"], source="Testville CAD")
+
+    assert report.read == 2 and report.quarantined == 0
+    assert again.read == again.stored + again.unchanged
+    with session_factory()() as session:
+        call = session.scalars(select(models.CallForService)).one()
+    assert call.disposition == "NO ACTION"

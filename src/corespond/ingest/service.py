@@ -24,7 +24,7 @@ from corespond.ingest import repository
 from corespond.ingest.schemas import FileCounts, IngestSummary
 from corespond.ingest.writer import BatchWriter
 from corespond.models.base import utcnow
-from corespond.sources.base import Item, ReadOptions, Rejection, SourceError
+from corespond.sources.base import Adapter, Item, ReadOptions, Rejection, SourceError
 from corespond.sources.jurisdiction import FILE_NAME, load_jurisdiction
 from corespond.sources.registry import adapter_class, detect
 
@@ -98,8 +98,17 @@ def _jurisdiction_tasks(file: Path, options: ReadOptions | None) -> list[IngestT
     return tasks
 
 
-def run(session: Session, task: IngestTask, *, progress: Progress | None = None) -> IngestSummary:
-    """Import ``task`` in ``session``'s transaction and return its counts."""
+def run(
+    session: Session,
+    task: IngestTask,
+    *,
+    progress: Progress | None = None,
+    adapter: Adapter | None = None,
+) -> IngestSummary:
+    """Import ``task`` in ``session``'s transaction and return its counts.
+
+    ``adapter`` replaces the one registered for ``task.format`` (a feed held in memory).
+    """
     started = time.perf_counter()
     source = repository.get_or_create_source_system(
         session, task.source, format=task.format, agency_key=task.agency_key
@@ -113,7 +122,7 @@ def run(session: Session, task: IngestTask, *, progress: Progress | None = None)
     cipher = FieldCipher.from_settings()
     files: dict[str, FileCounts] = {}
     summary = IngestSummary(run_id=ledger.id, source=task.source, format=task.format)
-    adapter = adapter_class(task.format)()
+    adapter = adapter or adapter_class(task.format)()
     batch_size = get_settings().ingest_batch_size
     for batch in _batches(adapter.read(task.path, task.options), batch_size):
         result = writer.write(batch)

@@ -2,8 +2,8 @@
 
 Used by every CSV-based adapter. It yields each data row as a dict keyed by header, or a
 :class:`Rejection` for a row that is not valid in the file's encoding, has the wrong number of
-fields, or ends inside a quoted field (a truncated file). Rows are rebuilt as CSV text for the
-quarantine, since the csv module does not keep raw lines.
+fields, or ends inside a quoted field (a truncated file). Each row keeps its text exactly as it
+was in the file (the lines the csv module consumed for it), for the quarantine.
 """
 
 from __future__ import annotations
@@ -32,6 +32,32 @@ class CsvRow:
         return f"row {self.number}"
 
 
+class _LineTap:
+    """Hands lines to the csv reader and remembers them, so each row's text is kept verbatim."""
+
+    def __init__(self, handle: Iterator[str]) -> None:
+        self._handle = handle
+        self.lines: list[str] = []
+
+    def __iter__(self) -> _LineTap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._handle)
+        self.lines.append(line)
+        return line
+
+    def take(self) -> str:
+        text = "".join(self.lines).rstrip("\r\n")
+        self.lines.clear()
+        return text
+
+
+def _verbatim(text: str) -> str:
+    # Surrogate escapes stand for the original undecodable bytes; show them as \xNN.
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def to_csv_line(fields: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(fields)
@@ -40,16 +66,6 @@ def to_csv_line(fields: list[str]) -> str:
 
 def _has_undecodable(fields: list[str]) -> bool:
     return any("\udc80" <= ch <= "\udcff" for value in fields for ch in value)
-
-
-def _printable(fields: list[str]) -> str:
-    # Surrogate escapes stand for the original undecodable bytes; show them as \xNN.
-    return to_csv_line(
-        [
-            value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            for value in fields
-        ]
-    )
 
 
 def read_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
@@ -69,13 +85,15 @@ def read_csv(
     """
     file = str(path)
     with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle, strict=True)
+        tap = _LineTap(handle)
+        reader = csv.reader(tap, strict=True)
         try:
             header = [name.strip() for name in next(reader)]
         except StopIteration:
             return
         except csv.Error as exc:
             raise SourceError(f"{path.name}: unreadable header: {exc}") from exc
+        tap.take()
         if _has_undecodable(header):
             raise SourceError(f"{path.name}: header is not valid {encoding} text")
         missing = [name for name in required if name not in header]
@@ -91,25 +109,24 @@ def read_csv(
                 return
             except csv.Error as exc:
                 # A quote left open runs to the end of the file: that is the only row left.
-                rest = handle.read()
+                rest = tap.take() + "".join(handle)
                 yield Rejection(
-                    file, f"row {number}", f"malformed CSV ({exc}); file may be truncated", rest
+                    file,
+                    f"row {number}",
+                    f"malformed CSV ({exc}); the file may be truncated",
+                    _verbatim(rest),
                 )
                 return
+            raw = tap.take()
             if not fields or (len(fields) == 1 and fields[0] == ""):
                 number -= 1
                 continue
             if _has_undecodable(fields):
-                yield Rejection(
-                    file, f"row {number}", f"not valid {encoding} text", _printable(fields)
-                )
+                yield Rejection(file, f"row {number}", f"not valid {encoding} text", _verbatim(raw))
                 continue
             if len(fields) != width:
                 yield Rejection(
-                    file,
-                    f"row {number}",
-                    f"has {len(fields)} fields, header has {width}",
-                    to_csv_line(fields),
+                    file, f"row {number}", f"has {len(fields)} fields, header has {width}", raw
                 )
                 continue
-            yield CsvRow(number, dict(zip(header, fields, strict=True)), to_csv_line(fields))
+            yield CsvRow(number, dict(zip(header, fields, strict=True)), raw)
