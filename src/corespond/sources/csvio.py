@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from corespond.sources.base import Rejection, SourceError
+from corespond.sources.base import Item, ReadOptions, Rejection, SourceError, SourceRow
+from corespond.sources.parse import FieldError, explain, text
+from corespond.sources.records import Record
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -130,3 +132,113 @@ def read_csv(
                 )
                 continue
             yield CsvRow(number, dict(zip(header, fields, strict=True)), raw)
+
+
+def header_of(head: bytes, encoding: str = "utf-8-sig") -> list[str]:
+    """The header fields in the first bytes of a CSV file (empty when there are none)."""
+    first_line = head.decode(encoding, errors="replace").splitlines()[:1]
+    try:
+        return [name.strip() for name in next(csv.reader(io.StringIO(first_line[0])))]
+    except (IndexError, StopIteration, csv.Error):
+        return []
+
+
+def file_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
+    """The header of a CSV file on disk (empty when unreadable)."""
+    try:
+        with path.open("rb") as handle:
+            return header_of(handle.read(64 * 1024), encoding)
+    except OSError:
+        return []
+
+
+def csv_files(
+    folder: Path, kind_of: Callable[[list[str]], str | None], order: tuple[str, ...]
+) -> list[tuple[Path, str]]:
+    """The ``(path, kind)`` of each CSV file in ``folder`` whose header ``kind_of`` knows.
+
+    Sorted by the kind's place in ``order`` (so referenced records come first), then by name.
+    """
+    found: list[tuple[Path, str]] = []
+    for path in sorted(folder.glob("*.csv")):
+        kind = kind_of(file_header(path))
+        if kind is not None and path.is_file():
+            found.append((path, kind))
+    return sorted(found, key=lambda pair: order.index(pair[1]))
+
+
+def has_content(path: Path) -> bool:
+    """True when the file holds anything but whitespace (read in chunks, not whole)."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(64 * 1024):
+            if chunk.strip():
+                return True
+    return False
+
+
+def whole_file(path: Path, reason: str, encoding: str) -> Rejection:
+    """One rejection standing for a whole file that cannot be read row by row."""
+    lines: list[str] = []
+    try:
+        with path.open(encoding=encoding, errors="backslashreplace", newline="") as handle:
+            for line in handle:
+                lines.append(line)
+                if len(lines) >= 100:
+                    break
+    except (OSError, LookupError):
+        pass
+    return Rejection(str(path), "file", reason, "".join(lines))
+
+
+RowConverter = Callable[[CsvRow], tuple[Record, ...]]
+
+
+def convert_rows(
+    path: Path,
+    options: ReadOptions,
+    convert: RowConverter,
+    required: tuple[str, ...] = (),
+    columns: dict[str, str] | None = None,
+) -> Iterator[Item]:
+    """Read ``path`` with :func:`read_csv` and turn each row into a SourceRow or a Rejection.
+
+    A problem with the whole file (missing required columns, an unreadable header, an empty
+    file) becomes one rejection with locator ``file``: rows are never silently lost.
+
+    Args:
+        columns: canonical field → source column, so that a reason names the column.
+
+    Raises:
+        SourceError: the file cannot be opened or the encoding is unknown.
+    """
+    file = str(path)
+    produced = False
+    try:
+        for row in read_csv(path, encoding=options.encoding, required=required):
+            produced = True
+            if isinstance(row, Rejection):
+                yield row
+                continue
+            try:
+                records = convert(row)
+            except ValueError as exc:  # FieldError and pydantic's ValidationError
+                yield Rejection(file, row.locator, explain(exc, columns), row.raw)
+            else:
+                yield SourceRow(file, row.locator, records, row.raw)
+    except SourceError as exc:
+        yield whole_file(path, str(exc), options.encoding)
+        return
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc}") from exc
+    except LookupError as exc:
+        raise SourceError(f"unknown encoding {options.encoding!r}") from exc
+    if not produced and not has_content(path):
+        yield Rejection(file, "file", "empty file: no header and no rows", "")
+
+
+def required_text(values: dict[str, str], column: str) -> str:
+    """The stripped value of a column that must be filled."""
+    value = text(values.get(column))
+    if value is None:
+        raise FieldError(column, values.get(column), "missing required field")
+    return value

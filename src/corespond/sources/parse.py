@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, tzinfo
 
+from pydantic import ValidationError
+
 from corespond.sources.records import CautionSeverity
 
 BLANKS = frozenset({"", "null", "none", "n/a", "na", "nan"})
@@ -156,3 +158,16 @@ def digits(value: str | None) -> str | None:
         return None
     only = _NON_DIGITS.sub("", value)  # type: ignore[arg-type]
     return only or None
+
+
+def explain(exc: ValueError, columns: dict[str, str] | None = None) -> str:
+    """A one-line reason for a row's error, naming the source column where known."""
+    if isinstance(exc, ValidationError):
+        parts = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "row"
+            column = (columns or {}).get(str(error["loc"][-1])) if error["loc"] else None
+            named = f"{column} ({field})" if column else field
+            parts.append(f"{named}: {error['msg']} ({error.get('input')!r})")
+        return "; ".join(parts)
+    return str(exc)
