@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -22,12 +21,14 @@ from corespond.sources.base import ReadOptions, SourceError
 from corespond.sources.registry import ADAPTER_PATHS
 
 console = Console(stderr=True)
+MAX_FILE_ROWS = 12
+"""A run with more files than this is shown as one line (``--json`` still lists each file)."""
 
 
 class _PathsByDefault(TyperGroup):
     """``corespond ingest PATH...`` runs ``files``; ``quarantine`` and ``runs`` are named."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in {"--help", "-h"}:
             args = ["files", *args]
         return super().parse_args(ctx, args)
@@ -124,6 +125,16 @@ def _print_report(report: IngestReport) -> None:
     for summary in report.runs:
         if summary.status == "failed":
             table.add_row(summary.source, f"[red]failed: {summary.error}[/]", "", "", "", "")
+        if len(summary.files) > MAX_FILE_ROWS:
+            table.add_row(
+                summary.source,
+                f"{len(summary.files):,} files",
+                f"{summary.read:,}",
+                f"{summary.stored:,}",
+                f"{summary.unchanged:,}",
+                f"[yellow]{summary.quarantined:,}[/]" if summary.quarantined else "0",
+            )
+            continue
         for counts in summary.files:
             table.add_row(
                 summary.source,
