@@ -65,21 +65,18 @@ def to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _column_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return to_utc(value)
-    if isinstance(value, tuple):
-        return " ".join(str(item) for item in value) or None
-    return value
-
-
 def columns(record: r.Record, cipher: FieldCipher) -> dict[str, Any]:
     """The plain column values of ``record`` (references and places are the writer's job)."""
-    values = {
-        RENAMED.get(name, name): _column_value(getattr(record, name))
-        for name in type(record).model_fields
-        if name not in NOT_COLUMNS
-    }
+    values: dict[str, Any] = {}
+    # Straight from the model's __dict__: this runs once per stored row.
+    for name, value in record.__dict__.items():
+        if name in NOT_COLUMNS:
+            continue
+        if value.__class__ is datetime:
+            value = to_utc(value)
+        elif value.__class__ is tuple:
+            value = " ".join(str(item) for item in value) or None
+        values[RENAMED.get(name, name)] = value
     values["data_category"] = record.category.value
     if isinstance(record, r.PersonRecordIn):
         _person_columns(record, values, cipher)

@@ -67,7 +67,11 @@ class BatchWriter:
         """Store ``items``; say for each whether it was stored, unchanged or quarantined."""
         result = BatchResult()
         rows = [item for item in items if isinstance(item, SourceRow)]
-        hashes = {id(rec): self._hash(rec) for row in rows for rec in row.records}
+        hashes: dict[int, str] = {}
+        for row in rows:
+            for rec in row.records:
+                if id(rec) not in hashes:  # adapters may hand the same record to many rows
+                    hashes[id(rec)] = self._hash(rec)
         existing = self._existing(rec for row in rows for rec in row.records)
         known_people = self._known_person_keys(rows, existing)
 
@@ -130,12 +134,7 @@ class BatchWriter:
     def _known_person_keys(
         self, rows: list[SourceRow], existing: dict[tuple[str, str], tuple[int, str]]
     ) -> set[str]:
-        wanted = {
-            person_key
-            for row in rows
-            for rec in row.records
-            if (person_key := getattr(rec, "person_key", None))
-        }
+        wanted = {person_key for row in rows for rec in row.records if (person_key := _person(rec))}
         known = {key for (kind, key) in existing if kind == r.PersonRecordIn.kind} & wanted
         return known | set(self._person_ids(wanted - known))
 
@@ -152,7 +151,7 @@ class BatchWriter:
     def _unresolved(self, row: SourceRow, known_people: set[str]) -> str | None:
         in_row = {rec.source_key for rec in row.records if isinstance(rec, r.PersonRecordIn)}
         for rec in row.records:
-            person_key = getattr(rec, "person_key", None)
+            person_key = _person(rec)
             if person_key and person_key not in known_people and person_key not in in_row:
                 return (
                     f"{rec.kind} {rec.source_key!r} refers to person record {person_key!r}, "
@@ -168,6 +167,7 @@ class BatchWriter:
             by_kind[item.record.kind].append(item)
         person_ids: dict[str, int] = {}
         place_ids = self._place_ids([p.record for p in pending])
+        now = utcnow()
         for kind in sorted(by_kind, key=KIND_ORDER.__getitem__):
             items = by_kind[kind]
             spec = TABLES[kind]
@@ -179,9 +179,7 @@ class BatchWriter:
             for item in items:
                 values = columns(item.record, self.cipher)
                 values.update(
-                    content_hash=item.content_hash,
-                    ingest_run_id=self.run_id,
-                    updated_at=utcnow(),
+                    content_hash=item.content_hash, ingest_run_id=self.run_id, updated_at=now
                 )
                 if spec.person_ref:
                     person_key = item.record.person_key  # type: ignore[attr-defined]
@@ -217,7 +215,8 @@ class BatchWriter:
                 )
                 person_ids.update(dict(self.session.execute(statement, new_rows).all()))
             else:
-                self.session.execute(insert(model), new_rows)
+                # The Core table, not the ORM entity: a plain executemany, the fastest path.
+                self.session.execute(insert(model.__table__), new_rows)
         if changed_rows:
             self.session.execute(update(model), changed_rows)
             for row in changed_rows:
@@ -246,7 +245,7 @@ class BatchWriter:
         """Ids of the places these records name, creating the places not seen before."""
         places: dict[str, r.PlaceIn] = {}
         for record in records:
-            place = getattr(record, "place", None)
+            place = record.place if TABLES[record.kind].has_place else None  # type: ignore[attr-defined]
             if place is not None and (key := place_key(place)):
                 places.setdefault(key, place)
         ids: dict[str, int] = {}
@@ -266,6 +265,13 @@ class BatchWriter:
             )
             ids.update(dict(self.session.execute(statement, new).all()))
         return ids
+
+
+def _person(record: r.Record) -> str | None:
+    """The person key a record names, if its kind names one."""
+    if TABLES[record.kind].person_ref:
+        return record.person_key  # type: ignore[attr-defined, no-any-return]
+    return None
 
 
 def _chunks(values: list[Any]) -> Iterable[list[Any]]:

@@ -111,6 +111,8 @@ PLACE_COLUMNS: dict[str, str] = {
     "latitude": "Dispatch Latitude",
     "longitude": "Dispatch Longitude",
 }
+EVENT_COLUMNS: tuple[str, ...] = (*CALL_COLUMNS.values(), *PLACE_COLUMNS.values())
+"""The columns that describe the event, repeated on each of its unit rows."""
 UNIT_COLUMNS: dict[str, str] = {
     "call_sign": CALL_SIGN,
     "responder_type": "Call Sign Type",
@@ -198,13 +200,35 @@ def _place(values: dict[str, str]) -> PlaceIn | None:
     return PlaceIn.model_validate(fields)
 
 
-def _call_records(values: dict[str, str], tz: tzinfo) -> tuple[Record, ...]:
+class _Calls:
+    """Reads call rows, building each event's :class:`CallIn` once for its run of unit rows.
+
+    Seattle-style files repeat the event's columns on every unit row; parsing them again for
+    each unit was most of the cost of reading such a file.
+    """
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self._last: tuple[tuple[str | None, ...], CallIn] | None = None
+
+    def records(self, values: dict[str, str]) -> tuple[Record, ...]:
+        event_values = tuple(values.get(column) for column in EVENT_COLUMNS)
+        if self._last is not None and self._last[0] == event_values:
+            call = self._last[1]
+        else:
+            call = _call(values, self.tz)
+            self._last = (event_values, call)
+        unit = _unit(values, call.source_key, self.tz)
+        return (call,) if unit is None else (call, unit)
+
+
+def _call(values: dict[str, str], tz: tzinfo) -> CallIn:
     event = required_text(values, EVENT)
 
     def when(name: str) -> datetime | None:
         return parse_datetime(CALL_COLUMNS[name], values.get(CALL_COLUMNS[name]), tz)
 
-    call = CallIn(
+    return CallIn(
         source_key=event,
         call_source=parse_code("Call Type", values.get("Call Type"), CALL_SOURCES),  # type: ignore[arg-type]
         priority=parse_int("Priority", values.get("Priority")),
@@ -218,13 +242,16 @@ def _call_records(values: dict[str, str], tz: tzinfo) -> tuple[Record, ...]:
         cleared_at=when("cleared_at"),
         place=_place(values),
     )
+
+
+def _unit(values: dict[str, str], event: str, tz: tzinfo) -> UnitResponseIn | None:
     call_sign = text(values.get(CALL_SIGN))
     if call_sign is None:
-        return (call,)
+        return None
     type_column = UNIT_COLUMNS["responder_type"]
     responder = parse_code(type_column, values.get(type_column), RESPONDER_TYPES)
     dispatched = parse_datetime(CALL_SIGN_DISPATCHED, values.get(CALL_SIGN_DISPATCHED), tz)
-    unit = UnitResponseIn(
+    return UnitResponseIn(
         source_key=unit_response_key(event, call_sign, dispatched),
         call_key=event,
         call_sign=call_sign,
@@ -235,7 +262,6 @@ def _call_records(values: dict[str, str], tz: tzinfo) -> tuple[Record, ...]:
             for name in ("en_route_at", "at_scene_at", "in_service_at")
         },
     )
-    return call, unit
 
 
 def _name_records(values: dict[str, str]) -> tuple[Record, ...]:
@@ -313,6 +339,5 @@ class CadCsvAdapter:
                 path, options, lambda row: _name_records(row.values), (EVENT, NAME_ID), NAME_COLUMNS
             )
         columns = {**UNIT_COLUMNS, **PLACE_COLUMNS, **CALL_COLUMNS}
-        return convert_rows(
-            path, options, lambda row: _call_records(row.values, tz), (EVENT,), columns
-        )
+        calls = _Calls(tz)
+        return convert_rows(path, options, lambda row: calls.records(row.values), (EVENT,), columns)
