@@ -54,6 +54,7 @@ def test_calls_search_filters_by_text_and_beat(client: TestClient) -> None:
     south = client.get("/calls", params={"beat": "s2"})
 
     assert "E-10" in everything.text and "E-11" in everything.text
+    assert "2025-01-05 08:00" in everything.text  # shown in local time, as it was received
     assert "E-10" in crisis.text and "E-11" not in crisis.text
     assert "E-11" in south.text and "E-10" not in south.text
 
@@ -70,6 +71,7 @@ def test_calls_api_pages_and_validates(client: TestClient) -> None:
     first = client.get("/api/v1/calls", params={"limit": 1}).json()
     assert first["total"] == 2 and len(first["items"]) == 1
     assert first["items"][0]["event_number"] == "E-11"
+    assert first["items"][0]["queued_at"] == "2025-01-06T17:00:00Z"  # the API speaks UTC
 
     assert client.get("/api/v1/calls", params={"limit": 0}).status_code == 422
     assert client.get("/api/v1/ingest/runs").json()[0]["quarantined"] == 1

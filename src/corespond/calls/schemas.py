@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
+
+from corespond.schemas import UtcDatetime
 
 
 class CallRead(BaseModel):
@@ -15,9 +15,9 @@ class CallRead(BaseModel):
     initial_call_type: str | None
     final_call_type: str | None
     disposition: str | None
-    queued_at: datetime | None
-    first_arrival_at: datetime | None
-    cleared_at: datetime | None
+    queued_at: UtcDatetime | None
+    first_arrival_at: UtcDatetime | None
+    cleared_at: UtcDatetime | None
     address: str | None
     beat: str | None
     units: int

@@ -24,7 +24,7 @@ def city(
     out: Annotated[
         Path, typer.Option("--out", help="Folder to write the city's exports to.")
     ] = Path("var/demo-city"),
-    people: Annotated[int, typer.Option("--people", min=10, help="Population size.")] = 2000,
+    people: Annotated[int, typer.Option("--people", min=50, help="Population size.")] = 2000,
     years: Annotated[int, typer.Option("--years", min=1, max=10, help="Years of history.")] = 1,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same city.")] = 7,
 ) -> None:

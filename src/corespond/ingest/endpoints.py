@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from corespond.ingest import repository
+from corespond.schemas import UtcDatetime
 from corespond.web.dependencies import DbSession
 
 router = APIRouter(tags=["ingest"])
@@ -18,8 +17,8 @@ class IngestRunRead(BaseModel):
     source: str
     format: str
     status: str
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None
     read: int
     stored: int
     unchanged: int

@@ -86,6 +86,8 @@ def load_jurisdiction(path: Path) -> Jurisdiction:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SourceError(f"{path}: cannot read jurisdiction file: {exc}") from exc
+    except (ValueError, TypeError, RecursionError) as exc:  # PyYAML's own date parsing, say
+        raise SourceError(f"{path}: cannot read jurisdiction file: {exc}") from exc
     try:
         return Jurisdiction.model_validate(data)
     except ValidationError as exc:

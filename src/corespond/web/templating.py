@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+
+from corespond.config import get_settings
 
 PACKAGES = ("corespond.web", "corespond.ingest", "corespond.calls")
 
@@ -13,4 +18,16 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time as wall-clock time in the jurisdiction's zone."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(get_settings().timezone)
+    return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
+
+
+environment.filters["local"] = local_time
+environment.globals["timezone"] = lambda: get_settings().timezone
 templates = Jinja2Templates(env=environment)
