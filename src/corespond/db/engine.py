@@ -51,7 +51,16 @@ def create_db_engine(settings: Settings | None = None, url: str | None = None) -
                 connection.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No server-side prepared statements: psycopg prepares a query after five runs, and
+    # PostgreSQL may then keep a generic plan made while a table was still small (a sequential
+    # scan), which made each key lookup of a long import slower than the last.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"prepare_threshold": None},
+    )
 
 
 _engine: Engine | None = None
