@@ -145,7 +145,8 @@ def main() -> None:
     parser.add_argument("--city", type=Path, default=Path("var/bench-city"))
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--years", type=int, default=3)
-    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
 
     calls = ensure_city(args.city, args.people, args.years)
@@ -154,15 +155,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         half = head(calls, 0.5, folder / "half.csv")
-        sqlite_import = run_importer(calls, f"sqlite:///{folder / 'import.db'}")
-        sqlite_half = run_importer(half, f"sqlite:///{folder / 'half.db'}")
-        sqlite_raw = raw_sqlite(calls, folder / "raw.db")
-        report("SQLite  importer (whole file)", sqlite_import)
-        report("SQLite  importer (first half)", sqlite_half)
-        report("SQLite  raw executemany, one transaction", sqlite_raw)
-        print(
-            f"SQLite  importer / raw time: {sqlite_import['seconds'] / sqlite_raw['seconds']:.2f}x"
-        )
+        if not args.no_sqlite:
+            sqlite_import = run_importer(calls, f"sqlite:///{folder / 'import.db'}")
+            sqlite_half = run_importer(half, f"sqlite:///{folder / 'half.db'}")
+            sqlite_raw = raw_sqlite(calls, folder / "raw.db")
+            report("SQLite  importer (whole file)", sqlite_import)
+            report("SQLite  importer (first half)", sqlite_half)
+            report("SQLite  raw executemany, one transaction", sqlite_raw)
+            ratio = sqlite_import["seconds"] / sqlite_raw["seconds"]
+            print(f"SQLite  importer / raw time: {ratio:.2f}x")
         if not args.no_postgres:
             pg_import = run_importer(calls, fresh_postgres("corespond_bench_import"))
             pg_half = run_importer(half, fresh_postgres("corespond_bench_half"))

@@ -57,3 +57,15 @@ def test_an_undetectable_file_asks_for_a_format(store: Engine, tmp_path: Path) -
 
     assert result.exit_code == 2
     assert "--format" in result.output
+
+
+def test_python_dash_m_corespond_shows_the_commands() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "corespond", "--help"], capture_output=True, text=True, check=True
+    )
+
+    for command in ("ingest", "db", "demo", "serve"):
+        assert command in result.stdout

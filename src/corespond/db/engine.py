@@ -51,15 +51,15 @@ def create_db_engine(settings: Settings | None = None, url: str | None = None) -
                 connection.exec_driver_sql("BEGIN")
 
         return engine
-    # No server-side prepared statements: psycopg prepares a query after five runs, and
-    # PostgreSQL may then keep a generic plan made while a table was still small (a sequential
-    # scan), which made each key lookup of a long import slower than the last.
+    # Prepared statements, but always planned for their actual values: PostgreSQL would
+    # otherwise keep a generic plan made while a table was still small (a sequential scan),
+    # and each key lookup of a long import would be slower than the last.
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        connect_args={"prepare_threshold": None},
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
     )
 
 

@@ -34,7 +34,9 @@ class Provenance:
     Rows the platform itself authors have the ``corespond`` source system and no ingest run.
     """
 
-    source_system_id: Mapped[int] = mapped_column(ForeignKey("source_system.id"), index=True)
+    # No index of its own: each table's unique (source_system_id, source_key) serves lookups by
+    # source, and a second index misled PostgreSQL's planner mid-import (no statistics yet).
+    source_system_id: Mapped[int] = mapped_column(ForeignKey("source_system.id"))
     source_key: Mapped[str] = mapped_column(String(200))
     ingest_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))

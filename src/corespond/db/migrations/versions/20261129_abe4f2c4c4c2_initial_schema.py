@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 427b9d4c68a3
+Revision ID: abe4f2c4c4c2
 Revises:
-Create Date: 2026-11-29 05:08:40.452353
+Create Date: 2026-11-29 06:11:51.581636
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "427b9d4c68a3"
+
+revision: str = "abe4f2c4c4c2"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -120,9 +121,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_agency_ingest_run_id"), ["ingest_run_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_agency_source_system_id"), ["source_system_id"], unique=False
-        )
+        batch_op.create_index("ix_agency_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "beat",
@@ -151,9 +150,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("beat", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_beat_ingest_run_id"), ["ingest_run_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_beat_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "ingest_file",
@@ -231,9 +227,6 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_person_record_last_name"), ["last_name"], unique=False)
         batch_op.create_index(batch_op.f("ix_person_record_phone"), ["phone"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_person_record_source_system_id"), ["source_system_id"], unique=False
-        )
         batch_op.create_index(
             batch_op.f("ix_person_record_ssn_blind_index"), ["ssn_blind_index"], unique=False
         )
@@ -324,9 +317,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_call_for_service_queued_at"), ["queued_at"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_call_for_service_source_system_id"), ["source_system_id"], unique=False
-        )
+        batch_op.create_index("ix_call_for_service_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "care_team_contact",
@@ -377,9 +368,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_care_team_contact_person_record_id"), ["person_record_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_care_team_contact_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "case_note",
@@ -418,9 +406,6 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_case_note_person_record_id"), ["person_record_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_case_note_source_system_id"), ["source_system_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_case_note_written_at"), ["written_at"], unique=False)
 
@@ -465,9 +450,6 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_condition_person_record_id"), ["person_record_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_condition_source_system_id"), ["source_system_id"], unique=False
         )
 
     op.create_table(
@@ -515,9 +497,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_consent_person_record_id"), ["person_record_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_consent_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "hospital_encounter",
@@ -563,9 +542,6 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_hospital_encounter_person_record_id"), ["person_record_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_hospital_encounter_source_system_id"), ["source_system_id"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_hospital_encounter_started_at"), ["started_at"], unique=False
@@ -656,9 +632,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_program_ingest_run_id"), ["ingest_run_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_program_source_system_id"), ["source_system_id"], unique=False
-        )
+        batch_op.create_index("ix_program_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "referral",
@@ -706,9 +680,6 @@ def upgrade() -> None:
             batch_op.f("ix_referral_person_record_id"), ["person_record_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_referral_referred_on"), ["referred_on"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_referral_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "response_plan",
@@ -760,9 +731,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_response_plan_person_record_id"), ["person_record_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_response_plan_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "treatment_encounter",
@@ -811,11 +779,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_treatment_encounter_person_record_id"),
             ["person_record_id"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_treatment_encounter_source_system_id"),
-            ["source_system_id"],
             unique=False,
         )
         batch_op.create_index(
@@ -871,9 +834,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_call_person_person_record_id"), ["person_record_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_call_person_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "caution",
@@ -925,9 +885,6 @@ def upgrade() -> None:
             batch_op.f("ix_caution_person_record_id"), ["person_record_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_caution_place_id"), ["place_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_caution_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "ems_run",
@@ -989,9 +946,6 @@ def upgrade() -> None:
             batch_op.f("ix_ems_run_person_record_id"), ["person_record_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_ems_run_psap_call_at"), ["psap_call_at"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_ems_run_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "enrollment",
@@ -1041,9 +995,7 @@ def upgrade() -> None:
             batch_op.f("ix_enrollment_person_record_id"), ["person_record_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_enrollment_program_id"), ["program_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_enrollment_source_system_id"), ["source_system_id"], unique=False
-        )
+        batch_op.create_index("ix_enrollment_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "involuntary_hold",
@@ -1099,9 +1051,6 @@ def upgrade() -> None:
             batch_op.f("ix_involuntary_hold_person_record_id"), ["person_record_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_involuntary_hold_source_system_id"), ["source_system_id"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_involuntary_hold_started_at"), ["started_at"], unique=False
         )
 
@@ -1155,9 +1104,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_police_incident_occurred_at"), ["occurred_at"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_police_incident_source_system_id"), ["source_system_id"], unique=False
-        )
+        batch_op.create_index("ix_police_incident_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "unit_response",
@@ -1203,9 +1150,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_unit_response_call_key"), ["call_key"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_unit_response_ingest_run_id"), ["ingest_run_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_unit_response_source_system_id"), ["source_system_id"], unique=False
         )
 
     op.create_table(
@@ -1261,9 +1205,6 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_arrest_person_record_id"), ["person_record_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_arrest_source_system_id"), ["source_system_id"], unique=False
         )
 
     op.create_table(
@@ -1323,9 +1264,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_enrollment_exit_person_record_id"), ["person_record_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_enrollment_exit_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "service",
@@ -1374,9 +1312,6 @@ def upgrade() -> None:
             batch_op.f("ix_service_person_record_id"), ["person_record_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_service_provided_on"), ["provided_on"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_service_source_system_id"), ["source_system_id"], unique=False
-        )
 
     op.create_table(
         "use_of_force",
@@ -1441,9 +1376,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_use_of_force_person_record_id"), ["person_record_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_use_of_force_source_system_id"), ["source_system_id"], unique=False
-        )
 
     # ### end Alembic commands ###
 
@@ -1451,7 +1383,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("use_of_force", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_use_of_force_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_use_of_force_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_use_of_force_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_use_of_force_ingest_run_id"))
@@ -1460,14 +1391,12 @@ def downgrade() -> None:
 
     op.drop_table("use_of_force")
     with op.batch_alter_table("service", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_service_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_service_provided_on"))
         batch_op.drop_index(batch_op.f("ix_service_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_service_ingest_run_id"))
 
     op.drop_table("service")
     with op.batch_alter_table("enrollment_exit", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_enrollment_exit_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_enrollment_exit_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_enrollment_exit_ingest_run_id"))
         batch_op.drop_index(batch_op.f("ix_enrollment_exit_exit_date"))
@@ -1476,7 +1405,6 @@ def downgrade() -> None:
 
     op.drop_table("enrollment_exit")
     with op.batch_alter_table("arrest", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_arrest_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_arrest_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_arrest_ingest_run_id"))
         batch_op.drop_index(batch_op.f("ix_arrest_call_key"))
@@ -1485,14 +1413,13 @@ def downgrade() -> None:
 
     op.drop_table("arrest")
     with op.batch_alter_table("unit_response", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_unit_response_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_unit_response_ingest_run_id"))
         batch_op.drop_index(batch_op.f("ix_unit_response_call_key"))
         batch_op.drop_index(batch_op.f("ix_unit_response_call_id"))
 
     op.drop_table("unit_response")
     with op.batch_alter_table("police_incident", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_police_incident_source_system_id"))
+        batch_op.drop_index("ix_police_incident_source_key")
         batch_op.drop_index(batch_op.f("ix_police_incident_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_police_incident_ingest_run_id"))
         batch_op.drop_index(batch_op.f("ix_police_incident_call_key"))
@@ -1501,7 +1428,6 @@ def downgrade() -> None:
     op.drop_table("police_incident")
     with op.batch_alter_table("involuntary_hold", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_involuntary_hold_started_at"))
-        batch_op.drop_index(batch_op.f("ix_involuntary_hold_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_involuntary_hold_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_involuntary_hold_ingest_run_id"))
         batch_op.drop_index(batch_op.f("ix_involuntary_hold_call_key"))
@@ -1509,7 +1435,7 @@ def downgrade() -> None:
 
     op.drop_table("involuntary_hold")
     with op.batch_alter_table("enrollment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_enrollment_source_system_id"))
+        batch_op.drop_index("ix_enrollment_source_key")
         batch_op.drop_index(batch_op.f("ix_enrollment_program_id"))
         batch_op.drop_index(batch_op.f("ix_enrollment_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_enrollment_ingest_run_id"))
@@ -1517,7 +1443,6 @@ def downgrade() -> None:
 
     op.drop_table("enrollment")
     with op.batch_alter_table("ems_run", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ems_run_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_ems_run_psap_call_at"))
         batch_op.drop_index(batch_op.f("ix_ems_run_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_ems_run_ingest_run_id"))
@@ -1526,14 +1451,12 @@ def downgrade() -> None:
 
     op.drop_table("ems_run")
     with op.batch_alter_table("caution", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_caution_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_caution_place_id"))
         batch_op.drop_index(batch_op.f("ix_caution_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_caution_ingest_run_id"))
 
     op.drop_table("caution")
     with op.batch_alter_table("call_person", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_call_person_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_call_person_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_call_person_ingest_run_id"))
         batch_op.drop_index(batch_op.f("ix_call_person_call_key"))
@@ -1542,26 +1465,23 @@ def downgrade() -> None:
     op.drop_table("call_person")
     with op.batch_alter_table("treatment_encounter", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_treatment_encounter_started_at"))
-        batch_op.drop_index(batch_op.f("ix_treatment_encounter_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_treatment_encounter_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_treatment_encounter_ingest_run_id"))
 
     op.drop_table("treatment_encounter")
     with op.batch_alter_table("response_plan", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_response_plan_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_response_plan_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_response_plan_ingest_run_id"))
 
     op.drop_table("response_plan")
     with op.batch_alter_table("referral", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_referral_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_referral_referred_on"))
         batch_op.drop_index(batch_op.f("ix_referral_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_referral_ingest_run_id"))
 
     op.drop_table("referral")
     with op.batch_alter_table("program", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_program_source_system_id"))
+        batch_op.drop_index("ix_program_source_key")
         batch_op.drop_index(batch_op.f("ix_program_ingest_run_id"))
 
     op.drop_table("program")
@@ -1576,38 +1496,33 @@ def downgrade() -> None:
     op.drop_table("person_alias")
     with op.batch_alter_table("hospital_encounter", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_hospital_encounter_started_at"))
-        batch_op.drop_index(batch_op.f("ix_hospital_encounter_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_hospital_encounter_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_hospital_encounter_ingest_run_id"))
 
     op.drop_table("hospital_encounter")
     with op.batch_alter_table("consent", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_consent_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_consent_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_consent_ingest_run_id"))
 
     op.drop_table("consent")
     with op.batch_alter_table("condition", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_condition_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_condition_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_condition_ingest_run_id"))
 
     op.drop_table("condition")
     with op.batch_alter_table("case_note", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_note_written_at"))
-        batch_op.drop_index(batch_op.f("ix_case_note_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_case_note_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_case_note_ingest_run_id"))
 
     op.drop_table("case_note")
     with op.batch_alter_table("care_team_contact", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_care_team_contact_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_care_team_contact_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_care_team_contact_ingest_run_id"))
 
     op.drop_table("care_team_contact")
     with op.batch_alter_table("call_for_service", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_call_for_service_source_system_id"))
+        batch_op.drop_index("ix_call_for_service_source_key")
         batch_op.drop_index(batch_op.f("ix_call_for_service_queued_at"))
         batch_op.drop_index(batch_op.f("ix_call_for_service_place_id"))
         batch_op.drop_index(batch_op.f("ix_call_for_service_ingest_run_id"))
@@ -1620,7 +1535,6 @@ def downgrade() -> None:
     op.drop_table("quarantined_row")
     with op.batch_alter_table("person_record", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_person_record_ssn_blind_index"))
-        batch_op.drop_index(batch_op.f("ix_person_record_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_person_record_phone"))
         batch_op.drop_index(batch_op.f("ix_person_record_last_name"))
         batch_op.drop_index(batch_op.f("ix_person_record_ingest_run_id"))
@@ -1632,12 +1546,11 @@ def downgrade() -> None:
 
     op.drop_table("ingest_file")
     with op.batch_alter_table("beat", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_beat_source_system_id"))
         batch_op.drop_index(batch_op.f("ix_beat_ingest_run_id"))
 
     op.drop_table("beat")
     with op.batch_alter_table("agency", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_agency_source_system_id"))
+        batch_op.drop_index("ix_agency_source_key")
         batch_op.drop_index(batch_op.f("ix_agency_ingest_run_id"))
 
     op.drop_table("agency")
