@@ -7,7 +7,7 @@ sizes. The store itself is the real one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -15,7 +15,7 @@ from typing import ClassVar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from corespond import models
 from corespond.db.engine import session_factory, unit_of_work
@@ -80,12 +80,10 @@ def ingest(rows: list[Item]) -> service.IngestSummary:
 )
 @given(rows=st.lists(items(), max_size=40), batch_size=st.integers(1, 7))
 def test_every_row_is_accounted_for_and_a_rerun_changes_nothing(
-    store: Engine, rows: list[Item], batch_size: int
+    clear_store: Callable[[], None], rows: list[Item], batch_size: int
 ) -> None:
     # Examples share the test's store: start each from empty.
-    with store.begin() as connection:
-        for table in reversed(models.Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+    clear_store()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(service.get_settings(), "ingest_batch_size", batch_size)
         first = ingest(rows)
