@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, Provenance, utcnow
@@ -26,11 +26,7 @@ class SourceSystem(Base):
 
 class Agency(Provenance, Base):
     __tablename__ = "agency"
-    # source_key alone is indexed too: other sources refer to these rows by key.
-    __table_args__ = (
-        UniqueConstraint("source_system_id", "source_key"),
-        Index("ix_agency_source_key", "source_key"),
-    )
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -43,11 +39,7 @@ class Program(Provenance, Base):
     """Something an agency runs: the co-response program, a shelter, an outreach project."""
 
     __tablename__ = "program"
-    # source_key alone is indexed too: other sources refer to these rows by key.
-    __table_args__ = (
-        UniqueConstraint("source_system_id", "source_key"),
-        Index("ix_program_source_key", "source_key"),
-    )
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -65,7 +57,7 @@ class Program(Provenance, Base):
 
 class Beat(Provenance, Base):
     __tablename__ = "beat"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sector: Mapped[str | None] = mapped_column(String(40))

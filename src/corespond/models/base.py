@@ -34,10 +34,11 @@ class Provenance:
     Rows the platform itself authors have the ``corespond`` source system and no ingest run.
     """
 
-    # No index of its own: each table's unique (source_system_id, source_key) serves lookups by
-    # source, and a second index misled PostgreSQL's planner mid-import (no statistics yet).
     source_system_id: Mapped[int] = mapped_column(ForeignKey("source_system.id"))
     source_key: Mapped[str] = mapped_column(String(200))
+    # Each table has UNIQUE (source_key, source_system_id), key first: lookups by key (ingest's
+    # "do we have these?", other sources' references) then always use the index, even when
+    # PostgreSQL has no statistics yet in the middle of a long import.
     ingest_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     data_category: Mapped[str] = mapped_column(String(32))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, Provenance
@@ -18,11 +18,7 @@ class CallForService(Provenance, Base):
     """
 
     __tablename__ = "call_for_service"
-    # source_key alone is indexed too: other sources refer to these rows by key.
-    __table_args__ = (
-        UniqueConstraint("source_system_id", "source_key"),
-        Index("ix_call_for_service_source_key", "source_key"),
-    )
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_source: Mapped[str | None] = mapped_column(String(20))
@@ -45,7 +41,7 @@ class CallPerson(Provenance, Base):
     """A person record named on a call, with their role (caller, subject, victim...)."""
 
     __tablename__ = "call_person"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_key: Mapped[str] = mapped_column(String(200), index=True)
@@ -58,7 +54,7 @@ class UnitResponse(Provenance, Base):
     """One unit (call sign) sent to a call, with its status times."""
 
     __tablename__ = "unit_response"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_key: Mapped[str] = mapped_column(String(200), index=True)

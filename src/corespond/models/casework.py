@@ -12,7 +12,7 @@ from corespond.models.base import Base, Provenance
 
 class Referral(Provenance, Base):
     __tablename__ = "referral"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -27,7 +27,7 @@ class Referral(Provenance, Base):
 
 class CaseNote(Provenance, Base):
     __tablename__ = "case_note"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -40,7 +40,7 @@ class Caution(Provenance, Base):
     """An EIDO caution about a person, or about a place when no person is named."""
 
     __tablename__ = "caution"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int | None] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -61,7 +61,7 @@ class ResponsePlan(Provenance, Base):
     """What helps and what to avoid with a person; written by one user, approved by another."""
 
     __tablename__ = "response_plan"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -83,7 +83,7 @@ class CareTeamContact(Provenance, Base):
     """Someone at an agency who knows the person, and how to reach them."""
 
     __tablename__ = "care_team_contact"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)

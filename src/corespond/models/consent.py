@@ -14,7 +14,7 @@ class Consent(Provenance, Base):
     """Modelled on a FHIR R4 Consent with one provision (permit or deny)."""
 
     __tablename__ = "consent"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)

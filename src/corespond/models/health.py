@@ -14,7 +14,7 @@ class EmsRun(Provenance, Base):
     """A NEMSIS patient care report. ``source_key`` is eRecord.01."""
 
     __tablename__ = "ems_run"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int | None] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -42,7 +42,7 @@ class HospitalEncounter(Provenance, Base):
     """An ER visit or a hospital stay."""
 
     __tablename__ = "hospital_encounter"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -58,7 +58,7 @@ class TreatmentEncounter(Provenance, Base):
     """A behavioural-health or substance-use treatment contact; ``part2`` per 42 CFR Part 2."""
 
     __tablename__ = "treatment_encounter"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -74,7 +74,7 @@ class TreatmentEncounter(Provenance, Base):
 
 class Condition(Provenance, Base):
     __tablename__ = "condition"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, Provenance
@@ -12,11 +12,7 @@ from corespond.models.base import Base, Provenance
 
 class Enrollment(Provenance, Base):
     __tablename__ = "enrollment"
-    # source_key alone is indexed too: other sources refer to these rows by key.
-    __table_args__ = (
-        UniqueConstraint("source_system_id", "source_key"),
-        Index("ix_enrollment_source_key", "source_key"),
-    )
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -32,7 +28,7 @@ class EnrollmentExit(Provenance, Base):
     """An exit from an enrollment; ``destination`` is the HMIS 3.12.1 code."""
 
     __tablename__ = "enrollment_exit"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrollment_key: Mapped[str] = mapped_column(String(200), index=True)
@@ -46,7 +42,7 @@ class Service(Provenance, Base):
     """A service, bed night or street-outreach contact."""
 
     __tablename__ = "service"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, Provenance
@@ -12,11 +12,7 @@ from corespond.models.base import Base, Provenance
 
 class PoliceIncident(Provenance, Base):
     __tablename__ = "police_incident"
-    # source_key alone is indexed too: other sources refer to these rows by key.
-    __table_args__ = (
-        UniqueConstraint("source_system_id", "source_key"),
-        Index("ix_police_incident_source_key", "source_key"),
-    )
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime, index=True)
@@ -32,7 +28,7 @@ class Arrest(Provenance, Base):
     """An arrest, or a citation (``arrest_type`` = ``summoned_cited``, NIBRS 43 'S')."""
 
     __tablename__ = "arrest"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -48,7 +44,7 @@ class Arrest(Provenance, Base):
 
 class UseOfForce(Provenance, Base):
     __tablename__ = "use_of_force"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
@@ -65,7 +61,7 @@ class UseOfForce(Provenance, Base):
 
 class InvoluntaryHold(Provenance, Base):
     __tablename__ = "involuntary_hold"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)

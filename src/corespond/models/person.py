@@ -24,7 +24,7 @@ class PersonRecord(Provenance, Base):
     """A person as one source system recorded them. The SSN is only ever stored encrypted."""
 
     __tablename__ = "person_record"
-    __table_args__ = (UniqueConstraint("source_system_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str | None] = mapped_column(String(100))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: abe4f2c4c4c2
+Revision ID: 4fa09e409080
 Revises:
-Create Date: 2026-11-29 06:11:51.581636
+Create Date: 2026-11-29 06:22:25.355732
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "abe4f2c4c4c2"
+revision: str = "4fa09e409080"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -113,14 +113,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agency")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_agency_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_agency_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("agency", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_agency_ingest_run_id"), ["ingest_run_id"], unique=False
         )
-        batch_op.create_index("ix_agency_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "beat",
@@ -144,7 +143,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_beat")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_beat_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_beat_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("beat", schema=None) as batch_op:
@@ -214,9 +213,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_person_record")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_person_record_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_person_record_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("person_record", schema=None) as batch_op:
@@ -301,9 +300,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_call_for_service")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_call_for_service_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_call_for_service_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("call_for_service", schema=None) as batch_op:
@@ -316,7 +315,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_call_for_service_queued_at"), ["queued_at"], unique=False
         )
-        batch_op.create_index("ix_call_for_service_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "care_team_contact",
@@ -355,9 +353,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_care_team_contact")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_care_team_contact_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_care_team_contact_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("care_team_contact", schema=None) as batch_op:
@@ -396,7 +394,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_note")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_case_note_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_case_note_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("case_note", schema=None) as batch_op:
@@ -440,7 +438,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_condition")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_condition_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_condition_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("condition", schema=None) as batch_op:
@@ -486,7 +484,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_consent_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_consent_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("consent", schema=None) as batch_op:
@@ -530,9 +528,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hospital_encounter")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_hospital_encounter_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_hospital_encounter_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("hospital_encounter", schema=None) as batch_op:
@@ -624,14 +622,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_program")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_program_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_program_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("program", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_program_ingest_run_id"), ["ingest_run_id"], unique=False
         )
-        batch_op.create_index("ix_program_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "referral",
@@ -668,7 +665,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_referral")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_referral_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_referral_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("referral", schema=None) as batch_op:
@@ -718,9 +715,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_response_plan")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_response_plan_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_response_plan_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("response_plan", schema=None) as batch_op:
@@ -766,9 +763,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_treatment_encounter")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_treatment_encounter_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_treatment_encounter_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("treatment_encounter", schema=None) as batch_op:
@@ -819,9 +816,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_call_person")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_call_person_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_call_person_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("call_person", schema=None) as batch_op:
@@ -873,7 +870,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_caution")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_caution_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_caution_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("caution", schema=None) as batch_op:
@@ -932,7 +929,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ems_run")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_ems_run_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_ems_run_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("ems_run", schema=None) as batch_op:
@@ -982,7 +979,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollment")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_enrollment_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_enrollment_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("enrollment", schema=None) as batch_op:
@@ -994,7 +991,6 @@ def upgrade() -> None:
             batch_op.f("ix_enrollment_person_record_id"), ["person_record_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_enrollment_program_id"), ["program_id"], unique=False)
-        batch_op.create_index("ix_enrollment_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "involuntary_hold",
@@ -1033,9 +1029,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_involuntary_hold")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_involuntary_hold_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_involuntary_hold_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("involuntary_hold", schema=None) as batch_op:
@@ -1089,9 +1085,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_police_incident")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_police_incident_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_police_incident_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("police_incident", schema=None) as batch_op:
@@ -1103,7 +1099,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_police_incident_occurred_at"), ["occurred_at"], unique=False
         )
-        batch_op.create_index("ix_police_incident_source_key", ["source_key"], unique=False)
 
     op.create_table(
         "unit_response",
@@ -1139,9 +1134,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unit_response")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_unit_response_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_unit_response_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("unit_response", schema=None) as batch_op:
@@ -1192,7 +1187,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_arrest")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_arrest_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_arrest_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("arrest", schema=None) as batch_op:
@@ -1242,9 +1237,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollment_exit")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_enrollment_exit_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_enrollment_exit_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("enrollment_exit", schema=None) as batch_op:
@@ -1300,7 +1295,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_service")),
         sa.UniqueConstraint(
-            "source_system_id", "source_key", name=op.f("uq_service_source_system_id_source_key")
+            "source_key", "source_system_id", name=op.f("uq_service_source_key_source_system_id")
         ),
     )
     with op.batch_alter_table("service", schema=None) as batch_op:
@@ -1358,9 +1353,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_use_of_force")),
         sa.UniqueConstraint(
-            "source_system_id",
             "source_key",
-            name=op.f("uq_use_of_force_source_system_id_source_key"),
+            "source_system_id",
+            name=op.f("uq_use_of_force_source_key_source_system_id"),
         ),
     )
     with op.batch_alter_table("use_of_force", schema=None) as batch_op:
@@ -1418,7 +1413,6 @@ def downgrade() -> None:
 
     op.drop_table("unit_response")
     with op.batch_alter_table("police_incident", schema=None) as batch_op:
-        batch_op.drop_index("ix_police_incident_source_key")
         batch_op.drop_index(batch_op.f("ix_police_incident_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_police_incident_ingest_run_id"))
         batch_op.drop_index(batch_op.f("ix_police_incident_call_key"))
@@ -1434,7 +1428,6 @@ def downgrade() -> None:
 
     op.drop_table("involuntary_hold")
     with op.batch_alter_table("enrollment", schema=None) as batch_op:
-        batch_op.drop_index("ix_enrollment_source_key")
         batch_op.drop_index(batch_op.f("ix_enrollment_program_id"))
         batch_op.drop_index(batch_op.f("ix_enrollment_person_record_id"))
         batch_op.drop_index(batch_op.f("ix_enrollment_ingest_run_id"))
@@ -1480,7 +1473,6 @@ def downgrade() -> None:
 
     op.drop_table("referral")
     with op.batch_alter_table("program", schema=None) as batch_op:
-        batch_op.drop_index("ix_program_source_key")
         batch_op.drop_index(batch_op.f("ix_program_ingest_run_id"))
 
     op.drop_table("program")
@@ -1521,7 +1513,6 @@ def downgrade() -> None:
 
     op.drop_table("care_team_contact")
     with op.batch_alter_table("call_for_service", schema=None) as batch_op:
-        batch_op.drop_index("ix_call_for_service_source_key")
         batch_op.drop_index(batch_op.f("ix_call_for_service_queued_at"))
         batch_op.drop_index(batch_op.f("ix_call_for_service_place_id"))
         batch_op.drop_index(batch_op.f("ix_call_for_service_ingest_run_id"))
@@ -1549,7 +1540,6 @@ def downgrade() -> None:
 
     op.drop_table("beat")
     with op.batch_alter_table("agency", schema=None) as batch_op:
-        batch_op.drop_index("ix_agency_source_key")
         batch_op.drop_index(batch_op.f("ix_agency_ingest_run_id"))
 
     op.drop_table("agency")
