@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -215,8 +215,7 @@ class BatchWriter:
                 )
                 person_ids.update(dict(self.session.execute(statement, new_rows).all()))
             else:
-                # The Core table, not the ORM entity: a plain executemany, the fastest path.
-                self.session.execute(insert(model.__table__), new_rows)
+                self._bulk_insert(model.__table__, new_rows)
         if changed_rows:
             self.session.execute(update(model), changed_rows)
             for row in changed_rows:
@@ -224,6 +223,31 @@ class BatchWriter:
                     person_ids[row.get("source_key") or ""] = row["id"]
         if is_person:
             self._replace_aliases(items, person_ids)
+
+    def _bulk_insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert rows that need no ids back: COPY on PostgreSQL, executemany elsewhere.
+
+        On PostgreSQL, COPY took a third off the insert time of a CAD import compared with
+        psycopg's pipelined executemany.
+        """
+        connection = self.session.connection()
+        if connection.dialect.name != "postgresql":
+            # The Core table, not the ORM entity: a plain executemany, SQLite's fastest path.
+            self.session.execute(insert(table), rows)
+            return
+        names = list(rows[0])
+        # COPY skips SQLAlchemy's Python-side defaults: supply the scalar ones ourselves.
+        fill = {
+            column.key: column.default.arg  # type: ignore[attr-defined]
+            for column in table.columns
+            if column.key not in rows[0] and column.default is not None and column.default.is_scalar
+        }
+        names.extend(fill)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([_plain(row.get(name, fill.get(name))) for name in names])
 
     def _replace_aliases(self, items: list[_Pending], person_ids: dict[str, int]) -> None:
         changed_ids = [p.existing_id for p in items if p.existing_id is not None]
@@ -265,6 +289,11 @@ class BatchWriter:
             )
             ids.update(dict(self.session.execute(statement, new).all()))
         return ids
+
+
+def _plain(value: Any) -> Any:
+    """Enum members as their values: COPY adapts plain types only."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def _person(record: r.Record) -> str | None:
