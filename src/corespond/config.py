@@ -6,8 +6,9 @@ import base64
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
     """How long a SQLite writer waits for a lock before failing."""
     var_dir: Path = Path("var")
     """Where the default SQLite database and other local state live."""
+
+    @field_validator("timezone")
+    @classmethod
+    def known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"CORESPOND_TIMEZONE {value!r} is not an IANA time zone") from None
+        return value
 
     @model_validator(mode="after")
     def refuse_dev_keys(self) -> Settings:

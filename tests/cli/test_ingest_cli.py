@@ -69,3 +69,14 @@ def test_python_dash_m_corespond_shows_the_commands() -> None:
 
     for command in ("ingest", "db", "demo", "serve"):
         assert command in result.stdout
+
+
+def test_quarantine_listing_shows_source_text_as_text(store: Engine, tmp_path: Path) -> None:
+    cad = tmp_path / "calls.csv"
+    cad.write_text(CAD.replace("E-2,PIGEON,1", "E-2,[/b][red],1"))
+    runner.invoke(app, ["ingest", str(cad), "--source", "CLI CAD"])
+
+    listing = runner.invoke(app, ["ingest", "quarantine"])
+
+    assert listing.exit_code == 0, listing.output
+    assert "[/b][red]" in listing.output

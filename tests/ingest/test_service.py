@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from corespond import models
+from corespond.cli.main import app
 from corespond.crypto import FieldCipher
 from corespond.db.engine import session_factory, unit_of_work
 from corespond.ingest import service
@@ -262,9 +264,11 @@ def test_a_folder_naming_an_unknown_format_fails_before_importing(
 ) -> None:
     (city / "jurisdiction.yaml").write_text(JURISDICTION.replace("format: rms-csv", "format: xls"))
 
-    with pytest.raises(service.SourceError, match="unknown format 'xls'"):
-        service.plan([city])
-    assert count(models.IngestRun) == 0
+    result = CliRunner().invoke(app, ["ingest", str(city)])
+
+    assert result.exit_code == 2
+    assert "unknown format 'xls'" in result.output
+    assert count(models.IngestRun) == 0 and count(models.CallForService) == 0
 
 
 def test_a_key_repeated_with_other_content_is_an_update_and_the_last_one_wins(
@@ -278,7 +282,47 @@ def test_a_key_repeated_with_other_content_is_an_update_and_the_last_one_wins(
     again = ingest([root / "cad"], source="Testville CAD")
 
     assert report.read == 2 and report.quarantined == 0
-    assert again.read == again.stored + again.unchanged
+    assert (again.stored, again.unchanged) == (0, 2)
     with session_factory()() as session:
         call = session.scalars(select(models.CallForService)).one()
     assert call.disposition == "NO ACTION"
+    assert call.ingest_run_id == report.runs[0].run_id  # the re-import wrote nothing
+
+
+def test_a_stray_quote_rejects_one_row_and_the_rest_are_read(store: Engine, tmp_path: Path) -> None:
+    broken = call_row("E-402", "1A1").replace(",N1,", ',"N1"x,', 1)
+    rows = [call_row("E-401", "1A1"), broken, call_row("E-403", "1A1"), call_row("E-404", "1A1")]
+    root = write_city(tmp_path / "c", calls=rows, persons=[], arrests=[])
+
+    report = ingest([root / "cad"], source="Testville CAD")
+
+    assert (report.read, report.stored, report.quarantined) == (4, 3, 1)
+    assert count(models.CallForService) == 3
+
+
+def test_a_corrected_reference_moves_to_the_right_call(store: Engine, city: Path) -> None:
+    calls = city / "cad" / "calls.csv"
+    calls.write_text(calls.read_text() + call_row("E-102", "3C1") + "\n")
+    ingest([city])
+    arrests = city / "rms" / "arrests.csv"
+    arrests.write_text(arrests.read_text().replace(",N,E-100", ",N,E-102"))
+
+    ingest([city / "rms"], source="Testville RMS")
+
+    with session_factory()() as session:
+        arrest = session.scalars(select(models.Arrest)).one()
+        call = session.get(models.CallForService, arrest.call_id)
+    assert arrest.call_key == "E-102"
+    assert call is not None and call.source_key == "E-102"
+
+
+def test_options_on_the_command_line_keep_the_jurisdictions_time_zone(
+    store: Engine, city: Path
+) -> None:
+    (city / "jurisdiction.yaml").write_text(
+        JURISDICTION.replace("America/Los_Angeles", "America/New_York")
+    )
+
+    for task in service.plan([city], options=service.ReadOptions(encoding="utf-8")):
+        assert str(task.options.timezone) == "America/New_York"
+        assert task.options.encoding == "utf-8"

@@ -75,3 +75,26 @@ def test_calls_api_pages_and_validates(client: TestClient) -> None:
 
     assert client.get("/api/v1/calls", params={"limit": 0}).status_code == 422
     assert client.get("/api/v1/ingest/runs").json()[0]["quarantined"] == 1
+
+
+def test_calls_date_filter_uses_local_days(client: TestClient) -> None:
+    # E-11 was queued 2025-01-06 09:00 local (17:00 UTC); E-10 on 2025-01-05 08:00 local.
+    page = client.get("/calls", params={"since": "2025-01-06", "until": "2025-01-06"})
+
+    assert "E-11" in page.text and "E-10" not in page.text
+
+
+def test_quarantine_page_withholds_ssns(store: Engine, tmp_path: Path) -> None:
+    rms = tmp_path / "persons.csv"
+    rms.write_text(
+        "Person ID,Last Name,First Name,Date of Birth,SSN\n"
+        "P9,Quillon,Zedna,02/30/1981,123-45-6780\n"
+    )
+    for task in service.plan([rms], source="Web RMS"):
+        with unit_of_work() as session:
+            service.run(session, task)
+
+    page = TestClient(create_app()).get("/quarantine")
+
+    assert "Quillon" in page.text and "Date of Birth" in page.text
+    assert "123-45-6780" not in page.text and "[SSN withheld]" in page.text

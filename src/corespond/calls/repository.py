@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.config import get_settings
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class CallFilter:
     beat: str | None = None
     since: date | None = None
     until: date | None = None
+    """``since`` and ``until`` are local days (``CORESPOND_TIMEZONE``), as the pages show times."""
 
 
 def _where(query, flt: CallFilter):  # type: ignore[no-untyped-def]
@@ -46,6 +49,12 @@ def _where(query, flt: CallFilter):  # type: ignore[no-untyped-def]
             call.queued_at < datetime.combine(flt.until + timedelta(days=1), time())
         )
     return query
+
+
+def _utc_midnight(day: date) -> datetime:
+    """The start of a local day as the store's naive UTC."""
+    local = datetime.combine(day, time(), tzinfo=ZoneInfo(get_settings().timezone))
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def search_calls(

@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
-from corespond.config import get_settings
 from corespond.db.engine import session_factory, unit_of_work
 from corespond.ingest import repository, service
+from corespond.ingest.masking import mask_identifiers
 from corespond.ingest.schemas import IngestReport
 from corespond.sources.base import ReadOptions, SourceError
 from corespond.sources.registry import ADAPTER_PATHS
@@ -67,17 +68,17 @@ def files(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Import files or folders (the default command: `corespond ingest PATH...`)."""
-    options = None
-    if timezone or mapping or encoding != "utf-8-sig":
+    zone = None
+    if timezone:
         try:
-            zone = ZoneInfo(timezone or get_settings().timezone)
+            zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise typer.BadParameter(f"unknown time zone {timezone!r}") from None
-        options = ReadOptions(timezone=zone, encoding=encoding, mapping=mapping)
+    options = ReadOptions(encoding=encoding, mapping=mapping)
     try:
-        tasks = service.plan(paths, format=format, source=source, options=options)
+        tasks = service.plan(paths, format=format, source=source, options=options, timezone=zone)
     except SourceError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
 
     report = IngestReport()
@@ -124,10 +125,17 @@ def _print_report(report: IngestReport) -> None:
         table.add_column(column, justify="right" if column not in {"source", "file"} else "left")
     for summary in report.runs:
         if summary.status == "failed":
-            table.add_row(summary.source, f"[red]failed: {summary.error}[/]", "", "", "", "")
+            table.add_row(
+                escape(summary.source),
+                f"[red]failed: {escape(summary.error or '')}[/]",
+                "",
+                "",
+                "",
+                "",
+            )
         if len(summary.files) > MAX_FILE_ROWS:
             table.add_row(
-                summary.source,
+                escape(summary.source),
                 f"{len(summary.files):,} files",
                 f"{summary.read:,}",
                 f"{summary.stored:,}",
@@ -137,8 +145,8 @@ def _print_report(report: IngestReport) -> None:
             continue
         for counts in summary.files:
             table.add_row(
-                summary.source,
-                Path(counts.path).name,
+                escape(summary.source),
+                escape(Path(counts.path).name),
                 f"{counts.read:,}",
                 f"{counts.stored:,}",
                 f"{counts.unchanged:,}",
@@ -195,10 +203,11 @@ def quarantine(
                 source_name,
                 Path(row.file).name,
                 row.locator,
-                row.reason,
+                mask_identifiers(row.reason),
             ]
             if raw:
                 cells.append(service.quarantined_text(row))
+            cells = [escape(cell) for cell in cells]
             table.add_row(*cells)
         Console().print(table if rows else "Nothing is quarantined.")
 
@@ -224,7 +233,7 @@ def runs(limit: Annotated[int, typer.Option("--limit")] = 20) -> None:
         for ledger, source_name in repository.list_runs(session, limit=limit):
             table.add_row(
                 str(ledger.id),
-                source_name,
+                escape(source_name),
                 ledger.format,
                 ledger.status,
                 f"{ledger.started_at:%Y-%m-%d %H:%M:%S}",

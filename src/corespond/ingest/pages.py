@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from corespond.ingest import repository, service
+from corespond.ingest.masking import mask_identifiers
 from corespond.web.dependencies import DbSession
 from corespond.web.templating import templates
 
@@ -34,7 +35,10 @@ def quarantine_page(
     rows = repository.list_quarantine(
         session, run_id=run, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
-    shown = [(row, source, service.quarantined_text(row)) for row, source in rows[:PAGE_SIZE]]
+    shown = [
+        (row, source, mask_identifiers(row.reason), mask_identifiers(service.quarantined_text(row)))
+        for row, source in rows[:PAGE_SIZE]
+    ]
     return templates.TemplateResponse(
         request,
         "quarantine.html",

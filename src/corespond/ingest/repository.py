@@ -45,6 +45,12 @@ REFERENCES: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
+LATE_BOUND_IDS: dict[str, tuple[str, ...]] = {}
+"""Table → its id columns that ``resolve_references`` fills."""
+for _table, _key, _id_column, _target, _target_key in REFERENCES:
+    LATE_BOUND_IDS[_table] = (*LATE_BOUND_IDS.get(_table, ()), _id_column)
+
+
 def resolve_references(session: Session) -> None:
     """Fill each ``*_id`` left empty whose ``*_key`` now names a stored row.
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import tzinfo
 from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,51 +51,55 @@ def plan(
     format: str | None = None,
     source: str | None = None,
     options: ReadOptions | None = None,
+    timezone: tzinfo | None = None,
 ) -> list[IngestTask]:
     """Turn the paths given to ``corespond ingest`` into runs.
 
     A folder holding a jurisdiction file is imported as that file declares: the jurisdiction
     first, then each source system's exports under its own name and format. Any other folder
-    is taken file by file (an HMIS export folder is one source). Raises :class:`SourceError`
-    for a path that does not exist or whose format cannot be told.
+    is taken file by file (an HMIS export folder is one source). Times without an offset are
+    read in ``timezone`` if given, else the jurisdiction's zone, else ``CORESPOND_TIMEZONE``.
+    Raises :class:`SourceError` for a path that does not exist or whose format cannot be told.
     """
+    base = options or ReadOptions()
     tasks: list[IngestTask] = []
     for path in paths:
         if not path.exists():
             raise SourceError(f"{path}: no such file or folder")
         if format is None and path.is_dir() and (path / FILE_NAME).is_file():
-            tasks.extend(_jurisdiction_tasks(path / FILE_NAME, options))
+            tasks.extend(_jurisdiction_tasks(path / FILE_NAME, base, timezone))
             continue
         if format is None and path.is_dir() and detect(path) is None:
             children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-            tasks.extend(plan(children, source=source, options=options))
+            tasks.extend(plan(children, source=source, options=options, timezone=timezone))
             continue
         name = format or detect(path)
         if name is None:
             raise SourceError(f"{path}: cannot tell the format; name it with --format")
         adapter = adapter_class(name)()
+        zone = timezone or ZoneInfo(get_settings().timezone)
         tasks.append(
             IngestTask(
                 path,
                 name,
                 source or adapter.default_source_name(path),
-                options=options or ReadOptions(timezone=ZoneInfo(get_settings().timezone)),
+                options=replace(base, timezone=zone),
             )
         )
     return tasks
 
 
-def _jurisdiction_tasks(file: Path, options: ReadOptions | None) -> list[IngestTask]:
+def _jurisdiction_tasks(file: Path, base: ReadOptions, timezone: tzinfo | None) -> list[IngestTask]:
     jurisdiction = load_jurisdiction(file)
-    zone_options = options or ReadOptions(timezone=jurisdiction.zone)
-    tasks = [IngestTask(file, "jurisdiction", "jurisdiction", options=zone_options)]
+    options = replace(base, timezone=timezone or jurisdiction.zone)
+    tasks = [IngestTask(file, "jurisdiction", "jurisdiction", options=options)]
     for agency in jurisdiction.agencies:
         for declared in agency.sources:
             path = (file.parent / declared.path).resolve()
             if not path.exists():
                 raise SourceError(f"{file}: source {declared.name!r} path {path} does not exist")
             adapter_class(declared.format)  # an unknown format fails here, before any import
-            tasks.append(IngestTask(path, declared.format, declared.name, agency.key, zone_options))
+            tasks.append(IngestTask(path, declared.format, declared.name, agency.key, options))
     return tasks
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.crypto import FieldCipher
 from corespond.ingest.places import place_key
+from corespond.ingest.repository import LATE_BOUND_IDS
 from corespond.ingest.tables import KIND_ORDER, TABLES, alias_rows, columns
 from corespond.models.base import utcnow
 from corespond.sources import records as r
@@ -40,7 +41,11 @@ class _Pending:
     record: r.Record
     content_hash: str
     existing_id: int | None
-    write: bool
+    existing_hash: str | None
+
+    @property
+    def write(self) -> bool:
+        return self.existing_id is None or self.existing_hash != self.content_hash
 
 
 @dataclass
@@ -76,6 +81,7 @@ class BatchWriter:
         known_people = self._known_person_keys(rows, existing)
 
         pending: dict[tuple[str, str], _Pending] = {}
+        accepted: list[tuple[SourceRow, list[tuple[str, str]]]] = []
         for item in items:
             if isinstance(item, Rejection):
                 result.outcomes.append((item, Outcome.QUARANTINED))
@@ -87,23 +93,30 @@ class BatchWriter:
                 result.outcomes.append((rejection, Outcome.QUARANTINED))
                 result.rejections.append(rejection)
                 continue
-            changed = False
+            keys = []
             for rec in item.records:
                 key = (rec.kind, rec.source_key)
-                digest = hashes[id(rec)]
+                keys.append(key)
                 if isinstance(rec, r.PersonRecordIn):
                     known_people.add(rec.source_key)
                 earlier = pending.get(key)
                 if earlier is not None:
-                    if earlier.content_hash != digest:
-                        earlier.record, earlier.content_hash = rec, digest
-                        earlier.write = changed = True
+                    # The same key again in this batch: the last version is the one to keep.
+                    earlier.record, earlier.content_hash = rec, hashes[id(rec)]
                     continue
                 stored = existing.get(key)
-                write = stored is None or stored[1] != digest
-                pending[key] = _Pending(rec, digest, stored[0] if stored else None, write)
-                changed = changed or write
-            result.outcomes.append((item, Outcome.STORED if changed else Outcome.UNCHANGED))
+                pending[key] = _Pending(
+                    rec,
+                    hashes[id(rec)],
+                    stored[0] if stored else None,
+                    stored[1] if stored else None,
+                )
+            accepted.append((item, keys))
+        # Decided once the batch is read: a key repeated with other content is stored only if
+        # its final version differs from the store, so re-importing the file changes nothing.
+        for item, keys in accepted:
+            written = any(pending[key].write for key in keys)
+            result.outcomes.append((item, Outcome.STORED if written else Outcome.UNCHANGED))
 
         self._store([p for p in pending.values() if p.write])
         return result
@@ -181,6 +194,9 @@ class BatchWriter:
                 values.update(
                     content_hash=item.content_hash, ingest_run_id=self.run_id, updated_at=now
                 )
+                # A written row's references are resolved afresh after the run: its keys may
+                # have changed since the ids were filled.
+                values.update(dict.fromkeys(LATE_BOUND_IDS.get(spec.model.__tablename__, ()), None))
                 if spec.person_ref:
                     person_key = item.record.person_key  # type: ignore[attr-defined]
                     values["person_record_id"] = person_ids.get(person_key) if person_key else None
@@ -218,9 +234,6 @@ class BatchWriter:
                 self._bulk_insert(model.__table__, new_rows)
         if changed_rows:
             self.session.execute(update(model), changed_rows)
-            for row in changed_rows:
-                if is_person:
-                    person_ids[row.get("source_key") or ""] = row["id"]
         if is_person:
             self._replace_aliases(items, person_ids)
 

@@ -115,15 +115,17 @@ def read_csv(
             except StopIteration:
                 return
             except csv.Error as exc:
-                # A quote left open runs to the end of the file: that is the only row left.
-                rest = tap.take() + "".join(handle)
+                if "unexpected end of data" in str(exc):
+                    # A quote left open ran to the end of the file: that is the only row left.
+                    rest = tap.take() + "".join(handle)
+                    reason = f"malformed CSV ({exc}); the file may be truncated"
+                    yield Rejection(file, f"row {number}", reason, _verbatim(rest))
+                    return
+                # A stray quote or NUL inside one row: reject that row, read on from the next.
                 yield Rejection(
-                    file,
-                    f"row {number}",
-                    f"malformed CSV ({exc}); the file may be truncated",
-                    _verbatim(rest),
+                    file, f"row {number}", f"malformed CSV ({exc})", _verbatim(tap.take())
                 )
-                return
+                continue
             raw = tap.take()
             if not fields or (len(fields) == 1 and fields[0] == ""):
                 number -= 1
