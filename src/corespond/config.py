@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 from enum import StrEnum
 from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -42,8 +41,6 @@ class Settings(BaseSettings):
     """Rows written per batch during ingest; memory grows with this, not with the file."""
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
     """How long a SQLite writer waits for a lock before failing."""
-    var_dir: Path = Path("var")
-    """Where the default SQLite database and other local state live."""
 
     @field_validator("timezone")
     @classmethod

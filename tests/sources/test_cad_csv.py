@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +28,7 @@ from corespond.sources.records import (
     ResponderType,
     UnitResponseIn,
 )
+from support.csv_rows import expected_items
 
 TZ = ZoneInfo("America/Los_Angeles")
 OPTIONS = ReadOptions(timezone=TZ)
@@ -274,32 +273,6 @@ def test_reading_streams() -> None:
 
 
 # --- fuzzing ---------------------------------------------------------------------------------
-
-
-def expected_items(data: bytes) -> int:
-    """How many items a complete reading must give: one per CSV record after the header.
-
-    Mirrors csvio: blank lines carry nothing; a CSV error (an open quote) ends the file as one
-    rejected row. An unusable header makes one rejection for the whole file.
-    """
-    handle = io.StringIO(data.decode("utf-8-sig", errors="surrogateescape"), newline="")
-    reader = csv.reader(handle, strict=True)
-    try:
-        next(reader)
-    except StopIteration:
-        return 1 if data.strip() else 0
-    except csv.Error:
-        return 1
-    count = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return count
-        except csv.Error:
-            return count + 1
-        if fields and fields != [""]:
-            count += 1
 
 
 def assert_accounted(data: bytes, items: list[SourceRow | Rejection]) -> None:

@@ -29,6 +29,7 @@ from corespond.sources.records import (
     UseOfForceIn,
 )
 from corespond.sources.rms_csv import COLUMNS, RmsCsvAdapter
+from support.csv_rows import expected_items
 
 TZ = ZoneInfo("America/Chicago")
 OPTIONS = ReadOptions(timezone=TZ)
@@ -198,26 +199,6 @@ def test_sniff_detects_each_segment_and_not_cad_files() -> None:
 
 
 # --- fuzzing ---------------------------------------------------------------------------------
-
-
-def expected_items(data: bytes) -> int:
-    """One item per CSV record after the header; an open quote ends the file as one item."""
-    reader = csv.reader(
-        io.StringIO(data.decode("utf-8-sig", errors="surrogateescape"), newline=""), strict=True
-    )
-    try:
-        next(reader)
-    except (StopIteration, csv.Error):
-        return 1
-    count = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return count
-        except csv.Error:
-            return count + 1
-        count += bool(fields and fields != [""])
 
 
 def valid_file(kind: str) -> bytes:

@@ -98,3 +98,20 @@ def test_quarantine_page_withholds_ssns(store: Engine, tmp_path: Path) -> None:
 
     assert "Quillon" in page.text and "Date of Birth" in page.text
     assert "123-45-6780" not in page.text and "[SSN withheld]" in page.text
+
+
+def test_the_same_block_in_two_beats_keeps_each_calls_beat(store: Engine, tmp_path: Path) -> None:
+    cad = tmp_path / "calls.csv"
+    cad.write_text(
+        "CAD Event Number,Call Type,Priority,CAD Event Original Time Queued,Dispatch Beat,"
+        "Dispatch Address\n"
+        "E-1,911,2,2025-01-05T08:00:00,N1,1XX BLOCK OF PINE ST\n"
+        "E-2,911,2,2025-01-05T09:00:00,S1,1XX BLOCK OF PINE ST\n"
+    )
+    for task in service.plan([cad], source="Beat CAD"):
+        with unit_of_work() as session:
+            service.run(session, task)
+
+    south = TestClient(create_app()).get("/api/v1/calls", params={"beat": "S1"}).json()
+
+    assert [call["event_number"] for call in south["items"]] == ["E-2"]

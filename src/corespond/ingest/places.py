@@ -56,7 +56,10 @@ def place_key(place: PlaceIn) -> str | None:
             street += " #" + normalise_street(place.unit)
         city = normalise_street(place.city) if place.city else ""
         zip5 = (place.zip or "")[:5]
-        return f"ADDR|{street}|{city}|{zip5}"
+        # CAD block addresses carry no city or ZIP, and "1XX BLOCK OF PINE ST" can lie in two
+        # beats: the beat keeps them apart, so each call keeps the beat it was dispatched in.
+        beat = (place.beat or "").upper()
+        return f"ADDR|{street}|{city}|{zip5}|{beat}"
     if place.latitude is not None and place.longitude is not None:
         return f"GEO|{place.latitude:.5f}|{place.longitude:.5f}"
     if place.beat:

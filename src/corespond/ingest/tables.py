@@ -26,33 +26,32 @@ class TableSpec:
     model: type[Base]
     person_ref: bool
     """The record names a ``person_key`` that must resolve within its source system."""
-    person_required: bool
     has_place: bool
 
 
 TABLES: dict[str, TableSpec] = {
-    r.AgencyIn.kind: TableSpec(models.Agency, False, False, False),
-    r.ProgramIn.kind: TableSpec(models.Program, False, False, False),
-    r.BeatIn.kind: TableSpec(models.Beat, False, False, False),
-    r.PersonRecordIn.kind: TableSpec(models.PersonRecord, False, False, False),
-    r.CallIn.kind: TableSpec(models.CallForService, False, False, True),
-    r.UnitResponseIn.kind: TableSpec(models.UnitResponse, False, False, False),
-    r.CallPersonIn.kind: TableSpec(models.CallPerson, True, True, False),
-    r.PoliceIncidentIn.kind: TableSpec(models.PoliceIncident, False, False, True),
-    r.ArrestIn.kind: TableSpec(models.Arrest, True, True, False),
-    r.UseOfForceIn.kind: TableSpec(models.UseOfForce, True, True, False),
-    r.InvoluntaryHoldIn.kind: TableSpec(models.InvoluntaryHold, True, True, False),
-    r.EmsRunIn.kind: TableSpec(models.EmsRun, True, False, True),
-    r.HospitalEncounterIn.kind: TableSpec(models.HospitalEncounter, True, True, False),
-    r.TreatmentEncounterIn.kind: TableSpec(models.TreatmentEncounter, True, True, False),
-    r.ConditionIn.kind: TableSpec(models.Condition, True, True, False),
-    r.EnrollmentIn.kind: TableSpec(models.Enrollment, True, True, False),
-    r.EnrollmentExitIn.kind: TableSpec(models.EnrollmentExit, True, True, False),
-    r.ServiceIn.kind: TableSpec(models.Service, True, True, False),
-    r.ReferralIn.kind: TableSpec(models.Referral, True, True, False),
-    r.CaseNoteIn.kind: TableSpec(models.CaseNote, True, True, False),
-    r.CautionIn.kind: TableSpec(models.Caution, True, False, True),
-    r.ConsentIn.kind: TableSpec(models.Consent, True, True, False),
+    r.AgencyIn.kind: TableSpec(models.Agency, False, False),
+    r.ProgramIn.kind: TableSpec(models.Program, False, False),
+    r.BeatIn.kind: TableSpec(models.Beat, False, False),
+    r.PersonRecordIn.kind: TableSpec(models.PersonRecord, False, False),
+    r.CallIn.kind: TableSpec(models.CallForService, False, True),
+    r.UnitResponseIn.kind: TableSpec(models.UnitResponse, False, False),
+    r.CallPersonIn.kind: TableSpec(models.CallPerson, True, False),
+    r.PoliceIncidentIn.kind: TableSpec(models.PoliceIncident, False, True),
+    r.ArrestIn.kind: TableSpec(models.Arrest, True, False),
+    r.UseOfForceIn.kind: TableSpec(models.UseOfForce, True, False),
+    r.InvoluntaryHoldIn.kind: TableSpec(models.InvoluntaryHold, True, False),
+    r.EmsRunIn.kind: TableSpec(models.EmsRun, True, True),
+    r.HospitalEncounterIn.kind: TableSpec(models.HospitalEncounter, True, False),
+    r.TreatmentEncounterIn.kind: TableSpec(models.TreatmentEncounter, True, False),
+    r.ConditionIn.kind: TableSpec(models.Condition, True, False),
+    r.EnrollmentIn.kind: TableSpec(models.Enrollment, True, False),
+    r.EnrollmentExitIn.kind: TableSpec(models.EnrollmentExit, True, False),
+    r.ServiceIn.kind: TableSpec(models.Service, True, False),
+    r.ReferralIn.kind: TableSpec(models.Referral, True, False),
+    r.CaseNoteIn.kind: TableSpec(models.CaseNote, True, False),
+    r.CautionIn.kind: TableSpec(models.Caution, True, True),
+    r.ConsentIn.kind: TableSpec(models.Consent, True, False),
 }
 KIND_ORDER = {record_type.kind: index for index, record_type in enumerate(r.RECORD_TYPES)}
 assert set(TABLES) == set(KIND_ORDER), "every record kind needs a table"

@@ -75,13 +75,6 @@ def _has_undecodable(fields: list[str]) -> bool:
     return False
 
 
-def read_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
-    """The header fields of a CSV file, stripped; empty when the file is empty."""
-    with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
-        first = next(csv.reader(handle), [])
-    return [name.strip() for name in first]
-
-
 def read_csv(
     path: Path, *, encoding: str = "utf-8-sig", required: tuple[str, ...] = ()
 ) -> Iterator[CsvRow | Rejection]:

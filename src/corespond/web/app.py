@@ -40,7 +40,8 @@ def create_app() -> FastAPI:
         title="corespond",
         version=__version__,
         description="Lawful, audited information sharing for co-response programs.",
-        docs_url="/api/docs",
+        # No Swagger UI: it loads scripts from a CDN, which the CSP (and offline sites) refuse.
+        docs_url=None,
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )

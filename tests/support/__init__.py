@@ -1,0 +1,1 @@
+"""Helpers shared by tests (on the path through pytest's ``pythonpath``)."""
