@@ -68,9 +68,13 @@ from pathlib import Path
 from corespond.db import migrate
 from corespond.db.engine import get_engine, unit_of_work
 from corespond.ingest import service
+from corespond.sources.plan import plan_exports
 migrate.upgrade(get_engine())
 started = time.perf_counter()
-[task] = service.plan([Path({str(csv_path)!r})], format="cad-csv", source="bench CAD")
+[task] = plan_exports(
+    [Path({str(csv_path)!r})], format="cad-csv", source="bench CAD",
+    default_timezone="America/Los_Angeles",
+)
 with unit_of_work() as session:
     summary = service.run(session, task)
 seconds = time.perf_counter() - started

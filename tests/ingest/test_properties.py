@@ -21,6 +21,7 @@ from corespond import models
 from corespond.db.engine import session_factory, unit_of_work
 from corespond.ingest import service
 from corespond.sources.base import Item, ReadOptions, Rejection, SourceRow
+from corespond.sources.plan import Export
 from corespond.sources.records import ArrestIn, ArrestType, PersonRecordIn
 
 KEYS = st.sampled_from([f"K{n}" for n in range(8)])
@@ -68,7 +69,7 @@ class ListAdapter:
 
 def ingest(rows: list[Item]) -> service.IngestSummary:
     ListAdapter.rows = rows
-    task = service.IngestTask(Path("f.csv"), "test-list", "Property source")
+    task = Export(Path("f.csv"), "test-list", "Property source")
     with unit_of_work() as session:
         return service.run(session, task, adapter=ListAdapter())
 

@@ -16,6 +16,11 @@ from corespond.db.engine import session_factory, unit_of_work
 from corespond.ingest import service
 from corespond.ingest.schemas import IngestReport
 from corespond.ingest.tables import SSN_CONTEXT
+from corespond.sources.base import ReadOptions
+from corespond.sources.plan import plan_exports
+
+ZONE = "America/Los_Angeles"
+"""Where the test exports' wall-clock times are (the settings' default zone)."""
 
 JURISDICTION = """\
 jurisdiction: Testville
@@ -89,7 +94,7 @@ def write_city(root: Path, *, calls: list[str], persons: list[str], arrests: lis
 
 def ingest(paths: list[Path], **kwargs: object) -> IngestReport:
     report = IngestReport()
-    for task in service.plan(paths, **kwargs):  # type: ignore[arg-type]
+    for task in plan_exports(paths, default_timezone=ZONE, **kwargs):  # type: ignore[arg-type]
         with unit_of_work() as session:
             report.add(service.run(session, task))
     return report
@@ -323,6 +328,6 @@ def test_options_on_the_command_line_keep_the_jurisdictions_time_zone(
         JURISDICTION.replace("America/Los_Angeles", "America/New_York")
     )
 
-    for task in service.plan([city], options=service.ReadOptions(encoding="utf-8")):
+    for task in plan_exports([city], options=ReadOptions(encoding="utf-8"), default_timezone=ZONE):
         assert str(task.options.timezone) == "America/New_York"
         assert task.options.encoding == "utf-8"

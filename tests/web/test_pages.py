@@ -10,7 +10,11 @@ from sqlalchemy import Engine
 
 from corespond.db.engine import unit_of_work
 from corespond.ingest import service
+from corespond.sources.plan import plan_exports
 from corespond.web.app import create_app
+
+ZONE = "America/Los_Angeles"
+"""Where the test exports' wall-clock times are (the settings' default zone)."""
 
 CAD = (
     "CAD Event Number,Call Type,Priority,Initial Call Type,CAD Event Original Time Queued,"
@@ -25,7 +29,7 @@ CAD = (
 def client(store: Engine, tmp_path: Path) -> TestClient:
     cad = tmp_path / "calls.csv"
     cad.write_text(CAD)
-    for task in service.plan([cad], source="Web CAD"):
+    for task in plan_exports([cad], source="Web CAD", default_timezone=ZONE):
         with unit_of_work() as session:
             service.run(session, task)
     return TestClient(create_app())
@@ -90,7 +94,7 @@ def test_quarantine_page_withholds_ssns(store: Engine, tmp_path: Path) -> None:
         "Person ID,Last Name,First Name,Date of Birth,SSN\n"
         "P9,Quillon,Zedna,02/30/1981,123-45-6780\n"
     )
-    for task in service.plan([rms], source="Web RMS"):
+    for task in plan_exports([rms], source="Web RMS", default_timezone=ZONE):
         with unit_of_work() as session:
             service.run(session, task)
 
@@ -108,7 +112,7 @@ def test_the_same_block_in_two_beats_keeps_each_calls_beat(store: Engine, tmp_pa
         "E-1,911,2,2025-01-05T08:00:00,N1,1XX BLOCK OF PINE ST\n"
         "E-2,911,2,2025-01-05T09:00:00,S1,1XX BLOCK OF PINE ST\n"
     )
-    for task in service.plan([cad], source="Beat CAD"):
+    for task in plan_exports([cad], source="Beat CAD", default_timezone=ZONE):
         with unit_of_work() as session:
             service.run(session, task)
 

@@ -14,11 +14,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from typer.core import TyperGroup
 
+from corespond.config import get_settings
 from corespond.db.engine import session_factory, unit_of_work
 from corespond.ingest import repository, service
 from corespond.ingest.masking import mask_identifiers
 from corespond.ingest.schemas import IngestReport
 from corespond.sources.base import ReadOptions, SourceError
+from corespond.sources.plan import plan_exports
 from corespond.sources.registry import ADAPTER_PATHS
 
 console = Console(stderr=True)
@@ -76,7 +78,14 @@ def files(
             raise typer.BadParameter(f"unknown time zone {timezone!r}") from None
     options = ReadOptions(encoding=encoding, mapping=mapping)
     try:
-        tasks = service.plan(paths, format=format, source=source, options=options, timezone=zone)
+        tasks = plan_exports(
+            paths,
+            format=format,
+            source=source,
+            options=options,
+            timezone=zone,
+            default_timezone=get_settings().timezone,
+        )
     except SourceError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None

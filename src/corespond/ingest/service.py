@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import tzinfo
 from itertools import islice
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -25,87 +21,18 @@ from corespond.ingest import repository
 from corespond.ingest.schemas import FileCounts, IngestSummary
 from corespond.ingest.writer import BatchWriter
 from corespond.models.base import utcnow
-from corespond.sources.base import Adapter, Item, ReadOptions, Rejection, SourceError
-from corespond.sources.jurisdiction import FILE_NAME, load_jurisdiction
-from corespond.sources.registry import adapter_class, detect
+from corespond.sources.base import Adapter, Item, Rejection
+from corespond.sources.plan import Export
+from corespond.sources.registry import adapter_class
 
 QUARANTINE_CONTEXT = b"quarantined_row.raw"
 Progress = Callable[[int], None]
 """Called after each batch with the number of source rows it held."""
 
 
-@dataclass(frozen=True)
-class IngestTask:
-    """One run to do: a path, its format and the source system it belongs to."""
-
-    path: Path
-    format: str
-    source: str
-    agency_key: str | None = None
-    options: ReadOptions = field(default_factory=ReadOptions)
-
-
-def plan(
-    paths: list[Path],
-    *,
-    format: str | None = None,
-    source: str | None = None,
-    options: ReadOptions | None = None,
-    timezone: tzinfo | None = None,
-) -> list[IngestTask]:
-    """Turn the paths given to ``corespond ingest`` into runs.
-
-    A folder holding a jurisdiction file is imported as that file declares: the jurisdiction
-    first, then each source system's exports under its own name and format. Any other folder
-    is taken file by file (an HMIS export folder is one source). Times without an offset are
-    read in ``timezone`` if given, else the jurisdiction's zone, else ``CORESPOND_TIMEZONE``.
-    Raises :class:`SourceError` for a path that does not exist or whose format cannot be told.
-    """
-    base = options or ReadOptions()
-    tasks: list[IngestTask] = []
-    for path in paths:
-        if not path.exists():
-            raise SourceError(f"{path}: no such file or folder")
-        if format is None and path.is_dir() and (path / FILE_NAME).is_file():
-            tasks.extend(_jurisdiction_tasks(path / FILE_NAME, base, timezone))
-            continue
-        if format is None and path.is_dir() and detect(path) is None:
-            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-            tasks.extend(plan(children, source=source, options=options, timezone=timezone))
-            continue
-        name = format or detect(path)
-        if name is None:
-            raise SourceError(f"{path}: cannot tell the format; name it with --format")
-        adapter = adapter_class(name)()
-        zone = timezone or ZoneInfo(get_settings().timezone)
-        tasks.append(
-            IngestTask(
-                path,
-                name,
-                source or adapter.default_source_name(path),
-                options=replace(base, timezone=zone),
-            )
-        )
-    return tasks
-
-
-def _jurisdiction_tasks(file: Path, base: ReadOptions, timezone: tzinfo | None) -> list[IngestTask]:
-    jurisdiction = load_jurisdiction(file)
-    options = replace(base, timezone=timezone or jurisdiction.zone)
-    tasks = [IngestTask(file, "jurisdiction", "jurisdiction", options=options)]
-    for agency in jurisdiction.agencies:
-        for declared in agency.sources:
-            path = (file.parent / declared.path).resolve()
-            if not path.exists():
-                raise SourceError(f"{file}: source {declared.name!r} path {path} does not exist")
-            adapter_class(declared.format)  # an unknown format fails here, before any import
-            tasks.append(IngestTask(path, declared.format, declared.name, agency.key, options))
-    return tasks
-
-
 def run(
     session: Session,
-    task: IngestTask,
+    task: Export,
     *,
     progress: Progress | None = None,
     adapter: Adapter | None = None,
@@ -156,7 +83,7 @@ def run(
     return summary
 
 
-def record_failure(session: Session, task: IngestTask, error: str) -> IngestSummary:
+def record_failure(session: Session, task: Export, error: str) -> IngestSummary:
     """Write a failed run to the ledger (after the run's own transaction rolled back)."""
     source = repository.get_or_create_source_system(
         session, task.source, format=task.format, agency_key=task.agency_key
