@@ -331,3 +331,20 @@ def test_options_on_the_command_line_keep_the_jurisdictions_time_zone(
     for task in plan_exports([city], options=ReadOptions(encoding="utf-8"), default_timezone=ZONE):
         assert str(task.options.timezone) == "America/New_York"
         assert task.options.encoding == "utf-8"
+
+
+def test_a_key_two_other_sources_share_is_left_unresolved_not_guessed(
+    store: Engine, city: Path, tmp_path: Path
+) -> None:
+    other_cad = tmp_path / "other" / "calls.csv"
+    other_cad.parent.mkdir()
+    other_cad.write_text(CALL_HEADER + "\n" + call_row("E-100", "9Z9") + "\n")
+    ingest([other_cad], source="Neighbouring CAD")
+
+    ingest([city])
+
+    with session_factory()() as session:
+        arrest = session.scalars(select(models.Arrest)).one()
+        units = session.scalars(select(models.UnitResponse.call_id)).all()
+    assert arrest.call_key == "E-100" and arrest.call_id is None
+    assert None not in units  # a unit's own CAD is found first, whatever the neighbours hold

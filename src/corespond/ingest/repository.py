@@ -55,7 +55,9 @@ def resolve_references(session: Session) -> None:
     """Fill each ``*_id`` left empty whose ``*_key`` now names a stored row.
 
     A key is looked up in the same source system first (an HMIS ExitID names an HMIS
-    enrollment), then in any (a NEMSIS eResponse.03 names a CAD event of the dispatch centre).
+    enrollment), then in any (a NEMSIS eResponse.03 names a CAD event of the dispatch centre),
+    but only if exactly one source has it: two CADs that both number an event 24-000123 leave
+    the reference unresolved rather than guessed.
     """
     for table, key, id_column, target, target_key in REFERENCES:
         session.execute(
@@ -63,7 +65,8 @@ def resolve_references(session: Session) -> None:
                 f"UPDATE {table} SET {id_column} = COALESCE("
                 f" (SELECT min(t.id) FROM {target} t WHERE t.{target_key} = {table}.{key}"
                 f"  AND t.source_system_id = {table}.source_system_id),"
-                f" (SELECT min(t.id) FROM {target} t WHERE t.{target_key} = {table}.{key}))"
+                f" (SELECT CASE WHEN count(*) = 1 THEN min(t.id) END FROM {target} t"
+                f"  WHERE t.{target_key} = {table}.{key}))"
                 f" WHERE {id_column} IS NULL AND {key} IS NOT NULL"
             )
         )
