@@ -120,6 +120,7 @@ CALL = "records:\n  - kind: call\n    key: '{A}'\n"
             "is not a regular expression",
         ),
         ("records: [unclosed", "not valid YAML"),
+        ("records: []\nwhen: 2025-02-30", "day is out of range"),
         (
             "records:\n  - kind: call\n    key: '{A}'\n    extra: 1",
             "Extra inputs are not permitted",

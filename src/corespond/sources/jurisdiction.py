@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from corespond.sources.base import Item, ReadOptions, Rejection, SourceError, SourceRow
 from corespond.sources.records import AgencyIn, AgencyKind, BeatIn, ProgramIn, Record
+from corespond.sources.yamlio import load_yaml_model
 
 FILE_NAME = "jurisdiction.yaml"
 
@@ -82,20 +82,7 @@ class Jurisdiction(_Strict):
 
 def load_jurisdiction(path: Path) -> Jurisdiction:
     """Parse and validate a jurisdiction file; :class:`SourceError` says what is wrong."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SourceError(f"{path}: cannot read jurisdiction file: {exc}") from exc
-    except (ValueError, TypeError, RecursionError) as exc:  # PyYAML's own date parsing, say
-        raise SourceError(f"{path}: cannot read jurisdiction file: {exc}") from exc
-    try:
-        return Jurisdiction.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise SourceError(f"{path}: {problems}") from None
+    return load_yaml_model(path, Jurisdiction, "jurisdiction file")
 
 
 class JurisdictionAdapter:

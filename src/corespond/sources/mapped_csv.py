@@ -23,8 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from corespond.sources.base import Item, ReadOptions, SourceError
 from corespond.sources.csvio import convert_rows
@@ -39,6 +38,7 @@ from corespond.sources.parse import (
     text,
 )
 from corespond.sources.records import RECORD_TYPES, AddressIn, PlaceIn, Record
+from corespond.sources.yamlio import load_yaml_model
 
 RECORD_KINDS: dict[str, type[Record]] = {record.kind: record for record in RECORD_TYPES}
 NESTED: dict[str, type[BaseModel]] = {"place": PlaceIn, "address": AddressIn}
@@ -282,20 +282,7 @@ def load_mapping(path: Path | None) -> Mapping:
     """
     if path is None:
         raise SourceError("mapped-csv needs a mapping: pass --mapping FILE")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SourceError(f"mapping {path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise SourceError(f"mapping {path}: not valid YAML: {exc}") from exc
-    try:
-        return Mapping.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'mapping'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise SourceError(f"mapping {path} is invalid: {problems}") from exc
+    return load_yaml_model(path, Mapping, "mapping")
 
 
 class MappedCsvAdapter:
