@@ -2,12 +2,81 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.models.base import utcnow
+from corespond.sources.records import PlaceIn
+
+LOOKUP_CHUNK = 500
+"""Keys per IN (...) query: well under SQLite's and PostgreSQL's parameter limits."""
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        yield ordered[start : start + LOOKUP_CHUNK]
+
+
+def stored_hashes(
+    session: Session, model: Any, source_system_id: int, keys: Iterable[str]
+) -> dict[str, tuple[int, str]]:
+    """Key → (id, content hash) of the rows of ``model`` one source has under those keys."""
+    found: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(keys):
+        query = select(model.source_key, model.id, model.content_hash).where(
+            model.source_key.in_(chunk), model.source_system_id == source_system_id
+        )
+        for key, row_id, digest in session.execute(query):
+            found[key] = (row_id, digest)
+    return found
+
+
+def person_record_ids(
+    session: Session, source_system_id: int, keys: Iterable[str]
+) -> dict[str, int]:
+    """Key → id of the person records one source has under those keys."""
+    record = models.PersonRecord
+    ids: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        query = select(record.source_key, record.id).where(
+            record.source_key.in_(chunk), record.source_system_id == source_system_id
+        )
+        ids.update(dict(session.execute(query).all()))
+    return ids
+
+
+def place_ids(session: Session, places: dict[str, PlaceIn]) -> dict[str, int]:
+    """Place key → id for ``places``, creating the places not stored before."""
+    ids: dict[str, int] = {}
+    for chunk in _chunks(places):
+        query = select(models.Place.place_key, models.Place.id).where(
+            models.Place.place_key.in_(chunk)
+        )
+        ids.update(dict(session.execute(query).all()))
+    new = [
+        {"place_key": key, **place.model_dump(), "created_at": utcnow()}
+        for key, place in places.items()
+        if key not in ids
+    ]
+    if new:
+        statement = insert(models.Place).returning(
+            models.Place.place_key, models.Place.id, sort_by_parameter_order=True
+        )
+        ids.update(dict(session.execute(statement, new).all()))
+    return ids
+
+
+def delete_aliases(session: Session, person_record_ids: Iterable[int]) -> None:
+    """Remove the aliases of these person records (before their new ones are written)."""
+    for chunk in _chunks(person_record_ids):
+        session.execute(
+            delete(models.PersonAlias).where(models.PersonAlias.person_record_id.in_(chunk))
+        )
 
 
 def get_or_create_source_system(

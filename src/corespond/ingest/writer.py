@@ -12,20 +12,18 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
 from corespond import models
 from corespond.crypto import FieldCipher
+from corespond.ingest import repository
 from corespond.ingest.places import place_key
 from corespond.ingest.repository import LATE_BOUND_IDS
 from corespond.ingest.tables import KIND_ORDER, TABLES, alias_rows, columns
 from corespond.models.base import utcnow
 from corespond.sources import records as r
 from corespond.sources.base import Rejection, SourceRow
-
-LOOKUP_CHUNK = 500
-"""Keys per IN (...) query: well under SQLite's and PostgreSQL's parameter limits."""
 
 
 class Outcome(Enum):
@@ -135,13 +133,10 @@ class BatchWriter:
             keys_by_kind[rec.kind].add(rec.source_key)
         found: dict[tuple[str, str], tuple[int, str]] = {}
         for kind, keys in keys_by_kind.items():
-            model: Any = TABLES[kind].model
-            for chunk in _chunks(sorted(keys)):
-                query = select(model.source_key, model.id, model.content_hash).where(
-                    model.source_system_id == self.source_system_id, model.source_key.in_(chunk)
-                )
-                for key, row_id, digest in self.session.execute(query):
-                    found[(kind, key)] = (row_id, digest)
+            stored = repository.stored_hashes(
+                self.session, TABLES[kind].model, self.source_system_id, keys
+            )
+            found.update({(kind, key): value for key, value in stored.items()})
         return found
 
     def _known_person_keys(
@@ -152,14 +147,7 @@ class BatchWriter:
         return known | set(self._person_ids(wanted - known))
 
     def _person_ids(self, keys: Iterable[str]) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for chunk in _chunks(sorted(keys)):
-            query = select(models.PersonRecord.source_key, models.PersonRecord.id).where(
-                models.PersonRecord.source_system_id == self.source_system_id,
-                models.PersonRecord.source_key.in_(chunk),
-            )
-            ids.update(dict(self.session.execute(query).all()))
-        return ids
+        return repository.person_record_ids(self.session, self.source_system_id, keys)
 
     def _unresolved(self, row: SourceRow, known_people: set[str]) -> str | None:
         in_row = {rec.source_key for rec in row.records if isinstance(rec, r.PersonRecordIn)}
@@ -264,10 +252,7 @@ class BatchWriter:
 
     def _replace_aliases(self, items: list[_Pending], person_ids: dict[str, int]) -> None:
         changed_ids = [p.existing_id for p in items if p.existing_id is not None]
-        for chunk in _chunks(changed_ids):
-            self.session.execute(
-                delete(models.PersonAlias).where(models.PersonAlias.person_record_id.in_(chunk))
-            )
+        repository.delete_aliases(self.session, changed_ids)
         rows = []
         for item in items:
             record = item.record
@@ -285,23 +270,7 @@ class BatchWriter:
             place = record.place if TABLES[record.kind].has_place else None  # type: ignore[attr-defined]
             if place is not None and (key := place_key(place)):
                 places.setdefault(key, place)
-        ids: dict[str, int] = {}
-        for chunk in _chunks(sorted(places)):
-            query = select(models.Place.place_key, models.Place.id).where(
-                models.Place.place_key.in_(chunk)
-            )
-            ids.update(dict(self.session.execute(query).all()))
-        new = [
-            {"place_key": key, **place.model_dump(), "created_at": utcnow()}
-            for key, place in places.items()
-            if key not in ids
-        ]
-        if new:
-            statement = insert(models.Place).returning(
-                models.Place.place_key, models.Place.id, sort_by_parameter_order=True
-            )
-            ids.update(dict(self.session.execute(statement, new).all()))
-        return ids
+        return repository.place_ids(self.session, places)
 
 
 def _plain(value: Any) -> Any:
@@ -314,11 +283,6 @@ def _person(record: r.Record) -> str | None:
     if TABLES[record.kind].person_ref:
         return record.person_key  # type: ignore[attr-defined, no-any-return]
     return None
-
-
-def _chunks(values: list[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(values), LOOKUP_CHUNK):
-        yield values[start : start + LOOKUP_CHUNK]
 
 
 def _describe(row: SourceRow) -> str:
