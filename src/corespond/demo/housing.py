@@ -176,8 +176,7 @@ class HousingRecords:
 
     def _outreach_contact(self, person: Person, day: int) -> None:
         client = self._client(person, day)
-        if client.outreach is None:
-            client.outreach = self._enroll(person, OUTREACH, day, PLACE_NOT_MEANT)
+        client.outreach = client.outreach or self._enroll(person, OUTREACH, day, PLACE_NOT_MEANT)
         self.world.sink.emit(
             SOURCE,
             ServiceIn(
@@ -192,8 +191,7 @@ class HousingRecords:
 
     def _bed_night(self, person: Person, day: int) -> None:
         client = self._client(person, day)
-        if client.shelter is None:
-            client.shelter = self._enroll(person, SHELTER, day, PLACE_NOT_MEANT)
+        client.shelter = client.shelter or self._enroll(person, SHELTER, day, PLACE_NOT_MEANT)
         self.world.sink.emit(
             SOURCE,
             ServiceIn(
