@@ -3,8 +3,10 @@
 Imports the CAD calls CSV of a synthetic city (default: the 100,000-person, 3-year city, built
 if missing) into SQLite and into PostgreSQL through the real importer, each in a fresh process
 so that peak memory is its own; and in the same run loads the same rows raw (SQLite
-``executemany`` in one transaction; PostgreSQL ``COPY``). Memory flatness: the importer is also
-run on the first half of the file, and both peaks are printed.
+``executemany`` in one transaction; PostgreSQL ``COPY``) twice: into one flat table of text
+columns with no index, the floor of the database itself; and into the store's own call and unit
+tables with their indexes and foreign keys, the floor of any importer into this store. Memory
+flatness: the importer is also run on the first half of the file, and both peaks are printed.
 
     .venv/bin/python bench/ingest.py [--city var/bench-city] [--no-postgres]
 """
@@ -125,6 +127,95 @@ def raw_postgres(csv_path: Path, url: str) -> dict[str, float]:
     return {"rows": rows, "seconds": time.perf_counter() - started}
 
 
+CALL_COLUMNS = (
+    "source_key", "call_source", "priority", "initial_call_type", "final_call_type",
+    "disposition", "received_at", "queued_at", "dispatched_at", "first_arrival_at", "cleared_at",
+)  # fmt: skip
+CALL_FIELDS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+UNIT_COLUMNS = (
+    "source_key", "call_key", "call_sign", "responder_type",
+    "dispatched_at", "en_route_at", "at_scene_at", "in_service_at",
+)  # fmt: skip
+PROVENANCE = ("source_system_id", "ingest_run_id", "content_hash", "data_category", "updated_at")
+
+
+def store_rows(csv_path: Path) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """The CSV's rows as the store's call and unit rows, their text as the CSV has it.
+
+    One call row per event (its first row), one unit row per CSV row: no parsing and no checks;
+    only the call source and responder type go through the adapter's code tables, since the
+    store's columns hold our codes and PostgreSQL refuses the longer source text.
+    """
+    from corespond.sources.cad_csv import CALL_SOURCES, RESPONDER_TYPES
+
+    calls, units = [], []
+    last_event = None
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for row in reader:
+            if row[0] != last_event:
+                last_event = row[0]
+                call = [row[i] or None for i in CALL_FIELDS]
+                call[1] = CALL_SOURCES.get(row[1].upper())
+                calls.append((*call, *_provenance("call")))
+            key = f"{row[0]}/{row[18]}/{row[20]}"
+            responder = RESPONDER_TYPES.get(row[19].upper(), "other")
+            times = (value or None for value in row[20:24])
+            units.append((key, row[0], row[18], responder, *times, *_provenance("call")))
+    return calls, units
+
+
+def _provenance(category: str) -> tuple[object, ...]:
+    return (1, 1, "0" * 64, category, "2026-01-01 00:00:00")
+
+
+def raw_store(csv_path: Path, url: str) -> dict[str, float]:
+    """Raw bulk load of the same rows into the store's own tables, indexes and all."""
+    subprocess.run(
+        [sys.executable, "-c", "from corespond.db import migrate; from corespond.db.engine "
+         "import get_engine; migrate.upgrade(get_engine())"],
+        env={**os.environ, "CORESPOND_DATABASE_URL": url}, check=True,
+    )  # fmt: skip
+    started = time.perf_counter()
+    calls, units = store_rows(csv_path)
+    setup = (
+        "INSERT INTO source_system (id, name, created_at) VALUES (1, 'raw', '2026-01-01');"
+        "INSERT INTO ingest_run (id, source_system_id, format, status, started_at, read, stored,"
+        " unchanged, quarantined) VALUES (1, 1, 'cad-csv', 'running', '2026-01-01', 0, 0, 0, 0)"
+    )
+    call_names = ", ".join((*CALL_COLUMNS, *PROVENANCE))
+    unit_names = ", ".join((*UNIT_COLUMNS, *PROVENANCE))
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with connection:
+            connection.executescript(f"BEGIN; {setup}; COMMIT;")
+        with connection:
+            for table, names, rows in (
+                ("call_for_service", call_names, calls),
+                ("unit_response", unit_names, units),
+            ):
+                marks = ", ".join("?" for _ in rows[0])
+                connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        connection.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(url.replace("+psycopg", "")) as connection:
+            connection.execute("SET DateStyle = 'ISO, MDY'")
+            for statement in setup.split(";"):
+                connection.execute(statement)
+            with connection.cursor() as cursor:
+                for table, names, rows in (
+                    ("call_for_service", call_names, calls),
+                    ("unit_response", unit_names, units),
+                ):
+                    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+    return {"rows": len(units), "seconds": time.perf_counter() - started}
+
+
 def fresh_postgres(name: str) -> str:
     import psycopg
 
@@ -142,6 +233,11 @@ def report(label: str, result: dict[str, float]) -> None:
         f"{rate:>10,.0f} rows/s{memory}",
         flush=True,
     )
+
+
+def ratios(label: str, importer: dict[str, float], *raws: dict[str, float]) -> None:
+    flat, store = (importer["seconds"] / raw["seconds"] for raw in raws)
+    print(f"{label} importer / raw time: {flat:.2f}x flat table, {store:.2f}x the store's tables")
 
 
 def main() -> None:
@@ -163,23 +259,24 @@ def main() -> None:
             sqlite_import = run_importer(calls, f"sqlite:///{folder / 'import.db'}")
             sqlite_half = run_importer(half, f"sqlite:///{folder / 'half.db'}")
             sqlite_raw = raw_sqlite(calls, folder / "raw.db")
+            sqlite_store = raw_store(calls, f"sqlite:///{folder / 'raw-store.db'}")
             report("SQLite  importer (whole file)", sqlite_import)
             report("SQLite  importer (first half)", sqlite_half)
-            report("SQLite  raw executemany, one transaction", sqlite_raw)
-            ratio = sqlite_import["seconds"] / sqlite_raw["seconds"]
-            print(f"SQLite  importer / raw time: {ratio:.2f}x")
+            report("SQLite  raw executemany, one flat table", sqlite_raw)
+            report("SQLite  raw executemany, the store's tables", sqlite_store)
+            ratios("SQLite", sqlite_import, sqlite_raw, sqlite_store)
         if not args.no_postgres:
             pg_import = run_importer(calls, fresh_postgres("corespond_bench_import"))
             pg_half = run_importer(half, fresh_postgres("corespond_bench_half"))
             pg_raw = raw_postgres(
                 calls, fresh_postgres("corespond_bench_raw").replace("+psycopg", "")
             )
+            pg_store = raw_store(calls, fresh_postgres("corespond_bench_raw_store"))
             report("PostgreSQL importer (whole file)", pg_import)
             report("PostgreSQL importer (first half)", pg_half)
-            report("PostgreSQL raw COPY", pg_raw)
-            print(
-                f"PostgreSQL importer / raw time: {pg_import['seconds'] / pg_raw['seconds']:.2f}x"
-            )
+            report("PostgreSQL raw COPY, one flat table", pg_raw)
+            report("PostgreSQL raw COPY, the store's tables", pg_store)
+            ratios("PostgreSQL", pg_import, pg_raw, pg_store)
     print(
         "\nbench process peak RSS:",
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB",

@@ -23,7 +23,7 @@ from corespond.sources.base import ReadOptions, SourceError
 from corespond.sources.plan import plan_exports
 from corespond.sources.registry import ADAPTER_PATHS
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # a path in an error is never broken
 MAX_FILE_ROWS = 12
 """A run with more files than this is shown as one line (``--json`` still lists each file)."""
 

@@ -34,27 +34,51 @@ EARLIEST = datetime(1900, 1, 1)
 LATEST_YEAR = 2100
 
 
-_US_TIME = re.compile(
-    r"(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?"
-)
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?")
 
 
-def _us_datetime(raw: str) -> datetime | None:
-    """``MM/DD/YYYY hh:mm[:ss] [AM|PM]``, the form most CAD exports use; None if not that form.
-
-    Parsed by hand: ``strptime`` was the largest single cost of importing a CAD file.
-    """
-    match = _US_TIME.fullmatch(raw)
+@lru_cache(maxsize=4096)
+def _us_date(raw: str) -> tuple[int, int, int] | None:
+    match = _US_DATE.fullmatch(raw)
     if match is None:
         return None
-    month, day, year, hour, minute, second, meridiem = match.groups()
+    month, day, year = match.groups()
+    return int(year), int(month), int(day)
+
+
+@lru_cache(maxsize=65536)
+def _clock(raw: str) -> tuple[int, int, int] | None:
+    """``hh:mm[:ss[.fff]] [AM|PM]`` as hour (0-23), minute, second; None if not that form."""
+    match = _CLOCK.fullmatch(raw)
+    if match is None:
+        return None
+    hour, minute, second, meridiem = match.groups()
     hour_number = int(hour)
     if meridiem:
         if not 1 <= hour_number <= 12:
             return None
         hour_number = hour_number % 12 + (12 if meridiem.upper() == "PM" else 0)
+    return hour_number, int(minute), int(second or 0)
+
+
+def _us_datetime(raw: str) -> datetime | None:
+    """``MM/DD/YYYY hh:mm[:ss] [AM|PM]``, the form most CAD exports use; None if not that form.
+
+    Parsed by hand, date and clock each cached: a CAD file has few distinct days and at most
+    86,400 distinct clock readings, and ``strptime`` was the largest single cost of importing one.
+    """
+    for separator in (" ", "T"):
+        day_text, found, clock_text = raw.partition(separator)
+        if found:
+            break
+    else:
+        return None
+    day, clock = _us_date(day_text), _clock(clock_text.strip())
+    if day is None or clock is None:
+        return None
     try:
-        return datetime(int(year), int(month), int(day), hour_number, int(minute), int(second or 0))
+        return datetime(*day, *clock)
     except ValueError:
         return None
 
@@ -69,13 +93,14 @@ def _parse_timestamp(raw: str, tz: tzinfo, formats: tuple[str, ...]) -> datetime
         except ValueError:
             continue
     else:
-        try:
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            us = _us_datetime(raw)
-            if us is None:
-                return None
+        us = _us_datetime(raw) if "/" in raw[:3] else None
+        if us is not None:
             parsed = us
+        else:
+            try:
+                parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed
