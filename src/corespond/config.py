@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     """Rows written per batch during ingest; memory grows with this, not with the file."""
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
     """How long a SQLite writer waits for a lock before failing."""
+    link_threshold: float = Field(default=0.5, gt=0, lt=1)
+    """Match probability at or above which two person records are linked into one person."""
+    review_threshold: float = Field(default=0.2, gt=0, lt=1)
+    """Pairs scoring from here up to the link threshold go to a data steward's review queue."""
 
     @field_validator("timezone")
     @classmethod
@@ -50,6 +54,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"CORESPOND_TIMEZONE {value!r} is not an IANA time zone") from None
         return value
+
+    @model_validator(mode="after")
+    def review_band(self) -> Settings:
+        if self.review_threshold >= self.link_threshold:
+            raise ValueError(
+                "CORESPOND_REVIEW_THRESHOLD must be below CORESPOND_LINK_THRESHOLD "
+                f"({self.review_threshold} >= {self.link_threshold})"
+            )
+        return self
 
     @model_validator(mode="after")
     def refuse_dev_keys(self) -> Settings:

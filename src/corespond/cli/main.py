@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from corespond.cli import db, demo, ingest, serve
+from corespond.cli import db, demo, ingest, link, serve
 
 app = typer.Typer(
     name="corespond",
@@ -12,12 +12,14 @@ app = typer.Typer(
         "corespond brings police, fire/EMS, behavioural-health and homeless-services records "
         "together for co-response programs.\n\n"
         "Start with `corespond db upgrade`, then `corespond ingest FOLDER`, then "
-        "`corespond serve`. `corespond demo city` makes a synthetic city to try it on."
+        "`corespond link run`, then `corespond serve`. `corespond demo city` makes a synthetic "
+        "city to try it on."
     ),
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
 app.add_typer(db.app, name="db")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(link.app, name="link")
 app.add_typer(demo.app, name="demo")
 app.command("serve")(serve.serve)

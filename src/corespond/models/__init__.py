@@ -9,6 +9,13 @@ from corespond.models.health import Condition, EmsRun, HospitalEncounter, Treatm
 from corespond.models.housing import Enrollment, EnrollmentExit, Service
 from corespond.models.ingest import IngestFile, IngestRun, QuarantinedRow
 from corespond.models.justice import Arrest, InvoluntaryHold, PoliceIncident, UseOfForce
+from corespond.models.linkage import (
+    LinkageDecision,
+    LinkageModel,
+    LinkageRun,
+    MatchReview,
+    PersonEvent,
+)
 from corespond.models.person import Person, PersonAlias, PersonLink, PersonRecord
 from corespond.models.place import Place
 
@@ -31,8 +38,13 @@ __all__ = [
     "IngestFile",
     "IngestRun",
     "InvoluntaryHold",
+    "LinkageDecision",
+    "LinkageModel",
+    "LinkageRun",
+    "MatchReview",
     "Person",
     "PersonAlias",
+    "PersonEvent",
     "PersonLink",
     "PersonRecord",
     "Place",

@@ -97,6 +97,9 @@ class PersonLink(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     match_probability: Mapped[float | None] = mapped_column(Float)
     method: Mapped[str] = mapped_column(String(20))
-    """``batch``, ``online``, ``steward`` or ``singleton``."""
+    """``batch``, ``online``, ``steward``, ``singleton`` or ``unlinkable``."""
     linked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    linkage_run_id: Mapped[int | None] = mapped_column(Integer)
+    linkage_run_id: Mapped[int | None] = mapped_column(ForeignKey("linkage_run.id"), index=True)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    """JSON: the strongest link that put this record in its person, field by field (the
+    waterfall), or why the record cannot be linked."""

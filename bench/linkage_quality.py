@@ -1,0 +1,207 @@
+"""Linkage quality on the synthetic city's ground truth, against two baselines in the same run.
+
+Pairwise precision, recall and F1 of the final clusters (every pair of records put in one person
+is a predicted match; every pair of records of one true person is a true match), and the
+precision of the pairs sent to review. Baselines on the same records:
+
+  (a) Splink with a default-style configuration: the library's stock name, date-of-birth and
+      exact comparisons, blocking on name and on date of birth, connected components at 0.5;
+  (b) the common exact rule: two records match when two of SSN, normalised full name and date
+      of birth agree (clustered transitively).
+
+    .venv/bin/python bench/linkage_quality.py [--city var/bench-city] [--database URL]
+
+The store must hold the city's import (``corespond ingest CITY``); with no --database, the
+city is imported into var/bench-link.db first if that file does not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+DEFAULT_DATABASE = Path("var/bench-link.db")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--city", type=Path, default=Path("var/bench-city"))
+    parser.add_argument("--database", help="SQLAlchemy URL of a store holding the city")
+    args = parser.parse_args()
+    url = args.database or f"sqlite:///{DEFAULT_DATABASE}"
+    if not args.database and not DEFAULT_DATABASE.exists():
+        print(f"importing {args.city} into {DEFAULT_DATABASE} ...", flush=True)
+        env = {**os.environ, "CORESPOND_DATABASE_URL": url}
+        for command in (["db", "upgrade"], ["ingest", str(args.city)]):
+            subprocess.run([sys.executable, "-m", "corespond", *command], env=env, check=True)
+    os.environ["CORESPOND_DATABASE_URL"] = url
+
+    from corespond.config import get_settings
+    from corespond.db.engine import session_factory, unit_of_work
+    from corespond.linkage import repository, service
+    from corespond.linkage.features import features
+
+    truth = truth_of_records(args.city, session_factory)
+    with session_factory()() as session:
+        identities = list(repository.identities(session))
+    print(f"{len(identities):,} person records, {len(set(truth.values())):,} true persons\n")
+
+    started = time.perf_counter()
+    with unit_of_work() as session:
+        summary = service.run(session, retrain=True)
+    seconds = time.perf_counter() - started
+    with session_factory()() as session:
+        ours = repository.current_links(session)
+        reviews = review_pairs(session)
+    report("corespond (Splink + guards)", ours, truth, seconds)
+    true_reviews = sum(truth[a] == truth[b] for a, b in reviews)
+    print(
+        f"{'':<34} review queue: {len(reviews):,} pairs, "
+        f"{true_reviews / max(1, len(reviews)):.3f} of them true matches "
+        f"(link threshold {get_settings().link_threshold}, model v{summary.model_version})"
+    )
+
+    started = time.perf_counter()
+    default_style = splink_default([features(identity) for identity in identities])
+    report("(a) Splink, default-style", default_style, truth, time.perf_counter() - started)
+
+    started = time.perf_counter()
+    exact = two_of_three([features(identity) for identity in identities])
+    report("(b) two of SSN, name, DOB", exact, truth, time.perf_counter() - started)
+    print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+
+
+def truth_of_records(city: Path, session_factory) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from corespond import models
+
+    with (city / "truth" / "records.csv").open(newline="") as handle:
+        keyed = {
+            (row["source"], row["source_key"]): row["person_id"] for row in csv.DictReader(handle)
+        }
+    with session_factory()() as session:
+        rows = session.execute(
+            select(
+                models.PersonRecord.id, models.SourceSystem.name, models.PersonRecord.source_key
+            ).join(
+                models.SourceSystem, models.SourceSystem.id == models.PersonRecord.source_system_id
+            )
+        ).all()
+    return {record: keyed[(source, key)] for record, source, key in rows}
+
+
+def review_pairs(session) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from corespond import models
+
+    review = models.MatchReview
+    return [tuple(row) for row in session.execute(select(review.record_a_id, review.record_b_id))]  # type: ignore[misc]
+
+
+def pair_count(groups: Iterable[int]) -> int:
+    return sum(n * (n - 1) // 2 for n in groups)
+
+
+def report(
+    label: str, predicted: dict[int, int | str], truth: dict[int, str], seconds: float
+) -> None:
+    predicted = {record: predicted.get(record, f"alone-{record}") for record in truth}
+    both = pair_count(Counter((predicted[r], truth[r]) for r in truth).values())
+    made = pair_count(Counter(predicted.values()).values())
+    real = pair_count(Counter(truth.values()).values())
+    precision, recall = both / max(1, made), both / max(1, real)
+    f1 = 2 * precision * recall / max(1e-12, precision + recall)
+    persons = len(set(predicted.values()))
+    print(
+        f"{label:<34} precision {precision:.4f}  recall {recall:.4f}  F1 {f1:.4f}  "
+        f"persons {persons:,}  {seconds:,.1f} s",
+        flush=True,
+    )
+
+
+def splink_default(records: list) -> dict[int, int]:  # type: ignore[type-arg]
+    """Splink as its tutorials configure it, on the same normalised fields."""
+    import duckdb
+    import splink.comparison_library as cl
+    from splink import Linker, SettingsCreator, block_on
+    from splink.backends.duckdb import DuckDBAPI
+
+    from corespond.linkage.model import to_table
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    connection = duckdb.connect()
+    connection.register("records_arrow", to_table(r for r in records if r.unlinkable is None))
+    connection.execute("CREATE TABLE records AS SELECT * FROM records_arrow")
+    db_api = DuckDBAPI(connection)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.NameComparison("first_name"),
+            cl.NameComparison("last_name"),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.ExactMatch("ssn"),
+            cl.ExactMatch("phone"),
+            cl.ExactMatch("zip"),
+            cl.ExactMatch("sex"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("first_name", "last_name"),
+            block_on("dob"),
+            block_on("ssn"),
+        ],
+    )
+    linker = Linker(db_api.register("records"), settings, log_level=None)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "last_name", "dob")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("first_name", "last_name")
+    )
+    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.5)
+    rows = connection.sql(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").fetchall()
+    return {int(record): hash(cluster) for record, cluster in rows}
+
+
+def two_of_three(records: list) -> dict[int, int]:  # type: ignore[type-arg]
+    """Link two records when two of SSN, full name and DOB agree exactly; cluster transitively."""
+    parent = {record.unique_id: record.unique_id for record in records}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    keyed: dict[tuple[str, ...], list[int]] = {}
+    for record in records:
+        name = (
+            f"{record.first_name} {record.last_name}"
+            if record.first_name and record.last_name
+            else None
+        )
+        values = {"ssn": record.ssn, "name": name, "dob": record.dob}
+        for a, b in (("ssn", "name"), ("ssn", "dob"), ("name", "dob")):
+            if values[a] and values[b]:
+                keyed.setdefault((a, b, values[a], values[b]), []).append(record.unique_id)
+    for members in keyed.values():
+        for other in members[1:]:
+            parent[find(other)] = find(members[0])
+    return {record: find(record) for record in parent}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Entity resolution: person records from every source → persons."""

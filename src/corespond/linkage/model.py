@@ -1,0 +1,286 @@
+"""The Fellegi-Sunter model: comparisons, blocking, unsupervised training and prediction (Splink).
+
+Training needs no labels: u by random sampling, m by expectation maximisation over several
+blocking passes, each leaving out the fields it blocks on. The trained model is Splink's own
+JSON, stored with a version so that a run can be repeated or reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+from splink.backends.duckdb import DuckDBAPI
+from splink.internals.exceptions import SplinkException
+
+from corespond.linkage.features import Features
+
+SEED = 20261129
+U_SAMPLE_PAIRS = 2_000_000
+FIELDS = ("first_name", "last_name", "dob", "ssn", "phone", "address", "sex")
+"""The comparisons, in the order explanations list them."""
+UNSEEN_LEVEL_M = 0.005
+PRIOR_RANGE = (1e-8, 0.5)
+"""Where the chance that two random records match is kept: a tiny file can estimate 0 or 1."""
+DISAGREEMENT_FLOORS = {
+    "first_name": 0.02, "last_name": 0.03, "dob": 0.01, "ssn": 0.01,
+    "phone": 0.15, "address": 0.30, "sex": 0.01,
+}  # fmt: skip
+"""Least chance that a field disagrees between two records of one person.
+
+EM learns 0 for a disagreement it never sees in training (a synthetic person keeps one phone),
+and a 0 would make any such disagreement veto a match. People change phones and addresses,
+clerks mis-key sex and birth dates: these floors keep a disagreement strong evidence, never proof.
+"""
+
+SCHEMA = pa.schema(
+    [
+        ("unique_id", pa.int64()),
+        ("first_name", pa.string()),
+        ("last_name", pa.string()),
+        ("first_names", pa.list_(pa.string())),
+        ("last_names", pa.list_(pa.string())),
+        ("last_sound", pa.string()),
+        ("dob", pa.string()),
+        ("birth_year", pa.string()),
+        ("sex", pa.string()),
+        ("ssn", pa.string()),
+        ("phone", pa.string()),
+        ("street", pa.string()),
+        ("zip", pa.string()),
+        ("source", pa.int64()),
+    ]
+)
+
+DOB_SWAPPED = (
+    "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
+    "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)"
+)
+
+
+def comparisons() -> list[cl.CustomComparison | Any]:
+    return [
+        cl.CustomComparison(
+            output_column_name="first_name",
+            comparison_levels=[
+                cll.NullLevel("first_name"),
+                cll.ExactMatchLevel("first_name", term_frequency_adjustments=True),
+                cll.ArrayIntersectLevel("first_names", min_intersection=1).configure(
+                    label_for_charts="Nickname or alias"
+                ),
+                cll.JaroWinklerLevel("first_name", 0.92),
+                cll.JaroWinklerLevel("first_name", 0.80),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="last_name",
+            comparison_levels=[
+                cll.NullLevel("last_name"),
+                cll.ExactMatchLevel("last_name", term_frequency_adjustments=True),
+                cll.ArrayIntersectLevel("last_names", min_intersection=1).configure(
+                    label_for_charts="Alias or earlier last name"
+                ),
+                cll.JaroWinklerLevel("last_name", 0.92),
+                cll.JaroWinklerLevel("last_name", 0.80),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="dob",
+            comparison_levels=[
+                cll.NullLevel("dob"),
+                cll.ExactMatchLevel("dob"),
+                cll.CustomLevel(DOB_SWAPPED, "Day and month swapped"),
+                cll.DamerauLevenshteinLevel("dob", 1),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.ExactMatch("ssn"),
+        cl.ExactMatch("phone"),
+        cl.CustomComparison(
+            output_column_name="address",
+            comparison_levels=[
+                cll.CustomLevel('"zip_l" IS NULL OR "zip_r" IS NULL').configure(is_null_level=True),
+                cll.CustomLevel(
+                    '"street_l" = "street_r" AND "zip_l" = "zip_r"', "Same street address"
+                ),
+                cll.ExactMatchLevel("zip"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.ExactMatch("sex"),
+    ]
+
+
+def blocking_rules() -> list[Any]:
+    """Pairs worth scoring. Together they keep recall high when a name is misspelled and the
+    date of birth is missing (CAD records often lack it): phone, address and a spelling-proof
+    last-name code each find such pairs."""
+    return [
+        block_on("ssn"),
+        block_on("dob"),
+        block_on("phone"),
+        block_on("first_names", "last_sound", arrays_to_explode=["first_names"]),
+        block_on("last_names", "birth_year", arrays_to_explode=["last_names"]),
+        block_on("street", "zip", "substr(first_name, 1, 1)"),
+    ]
+
+
+def settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=blocking_rules(),
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+
+
+def to_table(records: Iterable[Features]) -> pa.Table:
+    rows = [asdict(record) for record in records]
+    for row in rows:
+        row.pop("unlinkable", None)
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+class LinkageModel:
+    """A Splink linker over one set of records, trained or loaded from JSON."""
+
+    def __init__(self, table: pa.Table, model_json: dict[str, Any] | None = None) -> None:
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        self.connection = duckdb.connect()
+        self.connection.execute("SET threads TO 2")
+        self.db_api = DuckDBAPI(self.connection)
+        self.connection.register("records_arrow", table)
+        self.connection.execute("CREATE TABLE records AS SELECT * FROM records_arrow")
+        self.connection.unregister("records_arrow")
+        self.frame = self.db_api.register("records")
+        self.linker = Linker(self.frame, model_json or settings(), log_level=None)
+        self.records = table.num_rows
+
+    def train(self) -> list[str]:
+        """Estimate the model's parameters from the records themselves (no labels).
+
+        Returns the training passes that found no pairs to learn from (a file where no SSN
+        repeats, say); the other passes train those fields, and what none trains keeps a
+        cautious default (``with_floors``).
+        """
+        skipped = []
+        with contextlib.suppress(SplinkException):  # no such pairs: handled just below
+            self.linker.training.estimate_probability_two_random_records_match(
+                [block_on("ssn"), block_on("first_name", "last_name", "dob")], recall=0.7
+            )
+        model = self.to_json()
+        if (model.get("probability_two_random_records_match") or 0) <= PRIOR_RANGE[0]:
+            # No pair agrees on SSN, or on name and date of birth: assume each record has
+            # about one other record of the same person.
+            model["probability_two_random_records_match"] = 1 / max(2, self.records)
+            skipped.append("prior: no pairs agree on SSN or on name and date of birth")
+        self.linker = Linker(self.frame, with_floors(model), log_level=None)
+        self.linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+        for fields in (("ssn",), ("dob",), ("last_name", "first_name")):
+            before = self.to_json()
+            try:
+                self.linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*fields), fix_probability_two_random_records_match=True
+                )
+            except SplinkException:
+                # A failed pass leaves the linker without the fields it blocked on: start over
+                # from the model as it was before the pass.
+                self.linker = Linker(self.frame, before, log_level=None)
+                skipped.append(f"EM blocked on {' and '.join(fields)}: no record pairs")
+        self.linker = Linker(self.frame, with_floors(self.to_json()), log_level=None)
+        return skipped
+
+    def to_json(self) -> dict[str, Any]:
+        return self.linker.misc.save_model_to_json()  # type: ignore[no-any-return]
+
+    def predict(self, threshold: float) -> Iterator[Pair]:
+        """Every blocked pair scoring at least ``threshold``, with its explanation."""
+        frame = self.linker.inference.predict(threshold_match_probability=threshold)
+        cursor = self.connection.cursor()
+        cursor.execute(f"SELECT * FROM {frame.physical_name}")
+        names = [column[0] for column in cursor.description]
+        labels = level_labels(self.to_json())
+        prior = _log2_odds(self.linker._settings_obj._probability_two_random_records_match)
+        while batch := cursor.fetchmany(10_000):
+            for values in batch:
+                row = dict(zip(names, values, strict=True))
+                fields = {}
+                for name in FIELDS:
+                    weight = (row.get(f"mw_{name}") or 0.0) + (row.get(f"mw_tf_adj_{name}") or 0.0)
+                    label = labels[name].get(row[f"gamma_{name}"], "")
+                    fields[name] = {"weight": round(weight, 2), "level": label}
+                yield Pair(
+                    row["unique_id_l"],
+                    row["unique_id_r"],
+                    row["match_probability"],
+                    {"prior": round(prior, 2), "fields": fields},
+                )
+        frame.drop_table_from_database_and_remove_from_cache()
+
+
+def with_floors(model: dict[str, Any]) -> dict[str, Any]:
+    """``model`` with each field's disagreement m raised to its floor (the others scaled down).
+
+    A level training never saw (a one-digit DOB typo, when no source made one) gets m of
+    ``UNSEEN_LEVEL_M`` rather than Splink's default, so it neither vetoes nor decides a match;
+    the prior is kept inside ``PRIOR_RANGE``.
+    """
+    prior = model.get("probability_two_random_records_match") or 0.0
+    model["probability_two_random_records_match"] = min(max(prior, PRIOR_RANGE[0]), PRIOR_RANGE[1])
+    for comparison in model["comparisons"]:
+        floor = DISAGREEMENT_FLOORS.get(comparison["output_column_name"])
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        for level in levels:
+            if level.get("m_probability") is None:
+                level["m_probability"] = UNSEEN_LEVEL_M
+        if not levels:
+            continue
+        disagree = max(levels[-1]["m_probability"], floor or 0.0)
+        rest = sum(level["m_probability"] for level in levels[:-1])
+        for level in levels[:-1]:
+            level["m_probability"] *= (1 - disagree) / rest if rest else 0
+        levels[-1]["m_probability"] = disagree
+    return model
+
+
+def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """comparison → gamma value → the level's label (Splink numbers levels from the bottom)."""
+    labels: dict[str, dict[int, str]] = {}
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        names = {len(levels) - 1 - i: lv.get("label_for_charts", "") for i, lv in enumerate(levels)}
+        names[-1] = "missing"
+        labels[comparison["output_column_name"]] = names
+    return labels
+
+
+class Pair:
+    """Two records and how likely they are the same person, with the weight of each field."""
+
+    __slots__ = ("a", "b", "explanation", "probability")
+
+    def __init__(self, a: int, b: int, probability: float, explanation: dict[str, Any]) -> None:
+        self.a, self.b = (a, b) if a < b else (b, a)
+        self.probability = probability
+        self.explanation = explanation
+
+    def explain_json(self) -> str:
+        return json.dumps({"records": [self.a, self.b], **self.explanation}, sort_keys=True)
+
+
+def _log2_odds(probability: float) -> float:
+    return math.log2(probability / (1 - probability))

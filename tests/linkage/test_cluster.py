@@ -1,0 +1,71 @@
+"""Clustering links strongest first and never chains strangers through contradicting records."""
+
+from __future__ import annotations
+
+from corespond.linkage.cluster import cluster, dobs_compatible
+from corespond.linkage.features import Features
+from corespond.linkage.model import Pair
+
+
+def record(rid: int, *, dob: str | None = None, ssn: str | None = None) -> Features:
+    return Features(unique_id=rid, first_name="ANA", last_name="REYES", dob=dob, ssn=ssn)
+
+
+def pair(a: int, b: int, probability: float) -> Pair:
+    return Pair(a, b, probability, {"prior": -10, "fields": {}})
+
+
+def test_a_chain_through_a_record_without_dob_does_not_join_different_birth_dates() -> None:
+    # B has no date of birth; A and C were born years apart. A-B and B-C both score high.
+    records = [record(1, dob="1980-04-02"), record(2), record(3, dob="1995-11-30")]
+    result = cluster(
+        records,
+        [pair(1, 2, 0.97), pair(2, 3, 0.96)],
+        link_threshold=0.9,
+        review_threshold=0.5,
+    )
+
+    assert result.of[1] == result.of[2] != result.of[3]
+    [held] = result.review
+    assert (held.pair.a, held.pair.b) == (2, 3)
+    assert "different dates of birth" in held.reason
+
+
+def test_records_matched_directly_may_join_despite_a_difference() -> None:
+    # A transposed SSN: the two records were compared and still matched strongly.
+    records = [record(1, ssn="x"), record(2, ssn="y")]
+    result = cluster(records, [pair(1, 2, 0.999)], link_threshold=0.9, review_threshold=0.5)
+
+    assert result.of[1] == result.of[2]
+    assert result.link_pair[1].probability == 0.999
+
+
+def test_the_band_below_the_threshold_goes_to_review() -> None:
+    result = cluster(
+        [record(1), record(2)], [pair(1, 2, 0.7)], link_threshold=0.9, review_threshold=0.5
+    )
+
+    assert result.of[1] != result.of[2]
+    assert [r.reason for r in result.review] == ["below the link threshold"]
+
+
+def test_steward_decisions_are_pinned() -> None:
+    records = [record(1), record(2), record(3)]
+    result = cluster(
+        records,
+        [pair(1, 2, 0.99), pair(2, 3, 0.3)],
+        link_threshold=0.9,
+        review_threshold=0.2,
+        same=[(2, 3)],
+        different=[(1, 2)],
+        decided={(1, 2), (2, 3)},
+    )
+
+    assert result.of[2] == result.of[3] != result.of[1]
+    assert result.review == []
+
+
+def test_dob_compatibility() -> None:
+    assert dobs_compatible("1980-04-02", "1980-02-04")  # day and month swapped
+    assert dobs_compatible("1980-04-02", "1981-04-02")  # one digit
+    assert not dobs_compatible("1980-04-02", "1991-04-02")
