@@ -31,10 +31,11 @@ install: $(VENV)/.installed  ## Create .venv with the locked dependencies (uv.lo
 demo-city: install  ## Generate the synthetic demo city into $(DEMO) (PEOPLE, YEARS, SEED)
 	CORESPOND_MODE=demo $(BIN)/corespond demo city --people $(PEOPLE) --years $(YEARS) --seed $(SEED) --out $(DEMO)
 
-demo-data: demo-city  ## Build the demo city and import it into a fresh var/demo.db
+demo-data: demo-city  ## Build the demo city, import it into a fresh var/demo.db and link its people
 	rm -f var/demo.db var/demo.db-wal var/demo.db-shm
 	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond db upgrade
 	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond ingest $(DEMO)
+	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond link run
 
 demo: demo-data  ## Set up everything, build and import the demo city, serve it at http://$(HOST):$(PORT)
 	@echo

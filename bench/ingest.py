@@ -65,7 +65,7 @@ def head(path: Path, fraction: float, out: Path) -> Path:
 def run_importer(csv_path: Path, url: str) -> dict[str, float]:
     """Import in a child process; it reports its own time and peak RSS."""
     code = f"""
-import json, resource, time
+import json, time
 from pathlib import Path
 from corespond.db import migrate
 from corespond.db.engine import get_engine, unit_of_work
@@ -80,8 +80,10 @@ started = time.perf_counter()
 with unit_of_work() as session:
     summary = service.run(session, task)
 seconds = time.perf_counter() - started
-print(json.dumps({{"rows": summary.read, "seconds": seconds,
-    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
+status = open("/proc/self/status").read().splitlines()
+peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+print(json.dumps({{"rows": summary.read, "seconds": seconds, "peak_mb": peak_kb / 1024}}))
 """
     env = {**os.environ, "CORESPOND_DATABASE_URL": url}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,7 @@ from corespond.db.engine import session_factory, unit_of_work
 from corespond.ingest import repository, service
 from corespond.ingest.masking import mask_identifiers
 from corespond.ingest.schemas import IngestReport
+from corespond.linkage.matcher import IncrementalSummary, NoModel, link_new
 from corespond.sources.base import ReadOptions, SourceError
 from corespond.sources.plan import plan_exports
 from corespond.sources.registry import ADAPTER_PATHS
@@ -117,14 +119,29 @@ def files(
             bar.update(row_count, total=summary.read, completed=summary.read)
             report.add(summary)
 
+    linked = _link_new_records()
     if as_json:
-        typer.echo(
-            json.dumps(report.model_dump(exclude={"runs": {"__all__": {"files"}}}), indent=2)
-        )
+        output = report.model_dump(exclude={"runs": {"__all__": {"files"}}})
+        output["linkage"] = asdict(linked) if linked else None
+        typer.echo(json.dumps(output, indent=2))
     else:
         _print_report(report)
+        if linked and linked.records:
+            Console().print(
+                f"Linked {linked.records:,} new person records: {linked.linked:,} to known "
+                f"persons, {linked.new_persons:,} new persons ({linked.review:,} worth a review)."
+            )
     if any(summary.status == "failed" for summary in report.runs):
         raise typer.Exit(1)
+
+
+def _link_new_records() -> IncrementalSummary | None:
+    """Link the person records this import brought, if linkage has run before (else None)."""
+    try:
+        with unit_of_work() as session:
+            return link_new(session)
+    except NoModel:
+        return None
 
 
 def _print_report(report: IngestReport) -> None:

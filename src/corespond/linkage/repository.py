@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -16,53 +17,69 @@ CHUNK = 5_000
 
 def identities(session: Session) -> Iterator[Identity]:
     """Every person record's identity, with its aliases, in id order."""
-    record = models.PersonRecord
     last_id = 0
     while True:
         rows = session.execute(
-            select(
-                record.id,
-                record.first_name,
-                record.middle_name,
-                record.last_name,
-                record.dob,
-                record.sex,
-                record.ssn_blind_index,
-                record.phone,
-                record.street,
-                record.zip,
-                record.source_system_id,
-            )
-            .where(record.id > last_id)
-            .order_by(record.id)
-            .limit(CHUNK)
+            _identity_query().where(models.PersonRecord.id > last_id).limit(CHUNK)
         ).all()
         if not rows:
             return
-        aliases: dict[int, list[tuple[str | None, str | None]]] = defaultdict(list)
-        alias = models.PersonAlias
-        for record_id, first, last in session.execute(
-            select(alias.person_record_id, alias.first_name, alias.last_name)
-            .where(alias.person_record_id.between(rows[0].id, rows[-1].id))
-            .order_by(alias.id)
-        ):
-            aliases[record_id].append((first, last))
-        for row in rows:
-            yield Identity(
-                record_id=row.id,
-                first_name=row.first_name,
-                middle_name=row.middle_name,
-                last_name=row.last_name,
-                dob=row.dob,
-                sex=row.sex,
-                ssn_index=row.ssn_blind_index,
-                phone=row.phone,
-                street=row.street,
-                zip=row.zip,
-                aliases=tuple(aliases.get(row.id, ())),
-                source_system_id=row.source_system_id,
-            )
+        yield from _with_aliases(session, rows)
         last_id = rows[-1].id
+
+
+def identities_for(session: Session, record_ids: Iterable[int]) -> list[Identity]:
+    """The identities of these person records (any that no longer exist are left out)."""
+    wanted = sorted(set(record_ids))
+    found: list[Identity] = []
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        rows = session.execute(_identity_query().where(models.PersonRecord.id.in_(chunk))).all()
+        found.extend(_with_aliases(session, rows))
+    return found
+
+
+def _identity_query() -> Select[*tuple[Any, ...]]:
+    record = models.PersonRecord
+    return select(
+        record.id,
+        record.first_name,
+        record.middle_name,
+        record.last_name,
+        record.dob,
+        record.sex,
+        record.ssn_blind_index,
+        record.phone,
+        record.street,
+        record.zip,
+        record.source_system_id,
+    ).order_by(record.id)
+
+
+def _with_aliases(session: Session, rows: Sequence[Row[Any]]) -> Iterator[Identity]:
+    aliases: dict[int, list[tuple[str | None, str | None]]] = defaultdict(list)
+    alias = models.PersonAlias
+    for record_id, first, last in session.execute(
+        select(alias.person_record_id, alias.first_name, alias.last_name)
+        .where(alias.person_record_id.in_([row.id for row in rows]))
+        .order_by(alias.id)
+    ):
+        aliases[record_id].append((first, last))
+    for row in rows:
+        yield Identity(
+            record_id=row.id,
+            first_name=row.first_name,
+            middle_name=row.middle_name,
+            last_name=row.last_name,
+            dob=row.dob,
+            sex=row.sex,
+            ssn_index=row.ssn_blind_index,
+            phone=row.phone,
+            street=row.street,
+            zip=row.zip,
+            aliases=tuple(aliases.get(row.id, ())),
+            source_system_id=row.source_system_id,
+        )
 
 
 def current_links(session: Session) -> dict[int, int]:
@@ -103,5 +120,88 @@ def decided_review_pairs(session: Session) -> set[tuple[int, int]]:
     return set(
         session.execute(
             select(review.record_a_id, review.record_b_id).where(review.status != "open")
+        )
+    )
+
+
+def replace_match_keys(session: Session, rows: Iterable[tuple[int, str]]) -> None:
+    """The online matcher's candidate index, rebuilt: (person record id, blocking key)."""
+    session.execute(delete(models.PersonMatchKey))
+    add_match_keys(session, rows)
+
+
+def add_match_keys(session: Session, rows: Iterable[tuple[int, str]]) -> None:
+    batch: list[dict[str, Any]] = []
+    for record_id, key in rows:
+        batch.append({"person_record_id": record_id, "key": key})
+        if len(batch) >= 20_000:
+            session.execute(insert(models.PersonMatchKey), batch)
+            batch = []
+    if batch:
+        session.execute(insert(models.PersonMatchKey), batch)
+
+
+def replace_name_frequencies(session: Session, frequencies: dict[str, dict[str, float]]) -> None:
+    session.execute(delete(models.NameFrequency))
+    rows = [
+        {"field": field, "value": value[:100], "frequency": frequency}
+        for field, table in frequencies.items()
+        for value, frequency in table.items()
+    ]
+    if rows:
+        session.execute(insert(models.NameFrequency), rows)
+
+
+def name_frequencies(session: Session) -> dict[str, dict[str, float]]:
+    found: dict[str, dict[str, float]] = defaultdict(dict)
+    frequency = models.NameFrequency
+    for field, value, share in session.execute(
+        select(frequency.field, frequency.value, frequency.frequency)
+    ):
+        found[field][value] = share
+    return dict(found)
+
+
+def records_with_keys(session: Session, keys: list[str]) -> list[int]:
+    """Person records sharing at least one of ``keys``."""
+    if not keys:
+        return []
+    match_key = models.PersonMatchKey
+    return list(
+        session.scalars(
+            select(match_key.person_record_id).where(match_key.key.in_(keys)).distinct()
+        )
+    )
+
+
+def persons_of(session: Session, record_ids: Iterable[int]) -> dict[int, int]:
+    link = models.PersonLink
+    ids = list(record_ids)
+    found: dict[int, int] = {}
+    for start in range(0, len(ids), 900):
+        found.update(
+            session.execute(
+                select(link.person_record_id, link.person_id).where(
+                    link.person_record_id.in_(ids[start : start + 900])
+                )
+            ).all()
+        )
+    return found
+
+
+def records_of_person(session: Session, person_id: int) -> list[int]:
+    link = models.PersonLink
+    return list(session.scalars(select(link.person_record_id).where(link.person_id == person_id)))
+
+
+def unlinked_record_ids(session: Session) -> list[int]:
+    """Person records that belong to no person yet (imported since the last run)."""
+    record, link = models.PersonRecord, models.PersonLink
+    return list(
+        session.scalars(
+            select(record.id)
+            .outerjoin(link, link.person_record_id == record.id)
+            .where(link.id.is_(None))
+            .order_by(record.id)
         )
     )

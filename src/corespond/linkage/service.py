@@ -19,7 +19,9 @@ from corespond.config import get_settings
 from corespond.linkage import repository
 from corespond.linkage.cluster import Clusters, cluster
 from corespond.linkage.features import Features, features
+from corespond.linkage.matcher import term_frequencies
 from corespond.linkage.model import LinkageModel, to_table
+from corespond.linkage.online import match_keys
 from corespond.linkage.schemas import LinkageSummary
 from corespond.linkage.stable import Assignment, assign
 from corespond.models.base import utcnow
@@ -79,6 +81,11 @@ def run(
             decided=repository.decided_review_pairs(session)
             | {(min(a, b), max(a, b)) for a, b, _ in decisions},
         )
+    step("indexing for real-time matching")
+    repository.replace_name_frequencies(session, term_frequencies(linkable))
+    repository.replace_match_keys(
+        session, ((record.unique_id, key) for record in linkable for key in match_keys(record))
+    )
     step("writing persons")
     groups = clusters.members()
     for record in records:

@@ -14,7 +14,9 @@ from corespond.models.linkage import (
     LinkageModel,
     LinkageRun,
     MatchReview,
+    NameFrequency,
     PersonEvent,
+    PersonMatchKey,
 )
 from corespond.models.person import Person, PersonAlias, PersonLink, PersonRecord
 from corespond.models.place import Place
@@ -42,10 +44,12 @@ __all__ = [
     "LinkageModel",
     "LinkageRun",
     "MatchReview",
+    "NameFrequency",
     "Person",
     "PersonAlias",
     "PersonEvent",
     "PersonLink",
+    "PersonMatchKey",
     "PersonRecord",
     "Place",
     "PoliceIncident",

@@ -96,3 +96,27 @@ class LinkageDecision(Base):
     decided_by: Mapped[str] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PersonMatchKey(Base):
+    """A blocking key of a linked person record: the online matcher's candidate index."""
+
+    __tablename__ = "person_match_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_record_id: Mapped[int] = mapped_column(
+        ForeignKey("person_record.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class NameFrequency(Base):
+    """How common a normalised name is among linkable records (term-frequency adjustment)."""
+
+    __tablename__ = "name_frequency"
+    __table_args__ = (UniqueConstraint("field", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(100))
+    frequency: Mapped[float] = mapped_column(Float)

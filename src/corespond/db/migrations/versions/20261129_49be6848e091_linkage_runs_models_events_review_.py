@@ -1,8 +1,8 @@
-"""linkage runs, models, events, review and decisions
+"""linkage: runs, models, events, review, decisions, match keys, name frequencies
 
-Revision ID: 2f5e713e35a3
+Revision ID: 49be6848e091
 Revises: 4fa09e409080
-Create Date: 2026-11-29 07:45:44.127916
+Create Date: 2026-11-29 07:57:56.024504
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "2f5e713e35a3"
+revision: str = "49be6848e091"
 down_revision: str | None = "4fa09e409080"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -36,6 +36,15 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.Column("seconds", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_linkage_run")),
+    )
+    op.create_table(
+        "name_frequency",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.String(length=100), nullable=False),
+        sa.Column("frequency", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_name_frequency")),
+        sa.UniqueConstraint("field", "value", name=op.f("uq_name_frequency_field_value")),
     )
     op.create_table(
         "linkage_model",
@@ -153,6 +162,25 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_match_review_status"), ["status"], unique=False)
 
+    op.create_table(
+        "person_match_key",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_record_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_record_id"],
+            ["person_record.id"],
+            name=op.f("fk_person_match_key_person_record_id_person_record"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_person_match_key")),
+    )
+    with op.batch_alter_table("person_match_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_person_match_key_key"), ["key"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_person_match_key_person_record_id"), ["person_record_id"], unique=False
+        )
+
     with op.batch_alter_table("person_link", schema=None) as batch_op:
         batch_op.add_column(sa.Column("explanation", sa.Text(), nullable=True))
         batch_op.create_index(
@@ -177,6 +205,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_person_link_linkage_run_id"))
         batch_op.drop_column("explanation")
 
+    with op.batch_alter_table("person_match_key", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_person_match_key_person_record_id"))
+        batch_op.drop_index(batch_op.f("ix_person_match_key_key"))
+
+    op.drop_table("person_match_key")
     with op.batch_alter_table("match_review", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_match_review_status"))
         batch_op.drop_index(batch_op.f("ix_match_review_record_b_id"))
@@ -193,5 +226,6 @@ def downgrade() -> None:
 
     op.drop_table("person_event")
     op.drop_table("linkage_model")
+    op.drop_table("name_frequency")
     op.drop_table("linkage_run")
     # ### end Alembic commands ###

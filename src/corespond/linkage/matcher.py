@@ -1,0 +1,129 @@
+"""The online matcher over the store, and incremental linking of newly imported records."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.config import get_settings
+from corespond.linkage import repository
+from corespond.linkage.features import Features, Identity, features
+from corespond.linkage.online import MatchResult, Scorer, decide, match_keys
+from corespond.models.base import utcnow
+
+
+class NoModel(Exception):
+    """No linkage model has been trained yet: run ``corespond link run`` first."""
+
+
+def term_frequencies(records: list[Features]) -> dict[str, dict[str, float]]:
+    """Share of linkable records with each first and last name (as Splink computes them)."""
+    frequencies: dict[str, dict[str, float]] = {}
+    for field in ("first_name", "last_name"):
+        counts = Counter(value for record in records if (value := getattr(record, field)))
+        total = sum(counts.values())
+        frequencies[field] = {value: count / total for value, count in counts.items()}
+    return frequencies
+
+
+class OnlineMatcher:
+    """Matches one identity at a time against everyone linked in the store."""
+
+    def __init__(
+        self, session: Session, *, link_threshold: float | None = None,
+        review_threshold: float | None = None,
+    ) -> None:  # fmt: skip
+        stored = repository.latest_model(session)
+        if stored is None:
+            raise NoModel("no linkage model yet: run `corespond link run` first")
+        settings = get_settings()
+        self.model_version = stored.version
+        self.scorer = Scorer(json.loads(stored.settings_json), repository.name_frequencies(session))
+        self.link_threshold = link_threshold or settings.link_threshold
+        self.review_threshold = review_threshold or settings.review_threshold
+
+    def match(
+        self, session: Session, identity: Identity, *, exclude: int | None = None
+    ) -> MatchResult:
+        """Linked, needs review or new person for ``identity`` (``exclude``: a record to ignore,
+        such as the query's own record when it is already in the store)."""
+        query = features(identity)
+        if query.unlinkable:
+            return decide(query, [], lambda _p: [], link_threshold=1, review_threshold=1)
+        found = [
+            r for r in repository.records_with_keys(session, match_keys(query)) if r != exclude
+        ]
+        candidates = [features(i) for i in repository.identities_for(session, found)]
+        person_of = repository.persons_of(session, found)
+        scored = [(self.scorer.score(query, c), c, person_of.get(c.unique_id)) for c in candidates]
+
+        def members(person: int) -> list[Features]:
+            ids = [r for r in repository.records_of_person(session, person) if r != exclude]
+            return [features(i) for i in repository.identities_for(session, ids)]
+
+        return decide(
+            query,
+            scored,
+            members,
+            link_threshold=self.link_threshold,
+            review_threshold=self.review_threshold,
+        )
+
+
+@dataclass
+class IncrementalSummary:
+    records: int = 0
+    linked: int = 0
+    new_persons: int = 0
+    review: int = 0
+
+
+def link_new(session: Session) -> IncrementalSummary:
+    """Link the person records no person holds yet (imported since the last run), one by one
+    with the online matcher: each joins the person it matches or becomes a new person, and
+    is indexed so that the next record can match it."""
+    summary = IncrementalSummary()
+    unlinked = repository.unlinked_record_ids(session)
+    if not unlinked:
+        return summary
+    matcher = OnlineMatcher(session)
+    for identity in repository.identities_for(session, unlinked):
+        result = matcher.match(session, identity, exclude=identity.record_id)
+        summary.records += 1
+        person = result.person_id if result.decision == "linked" else None
+        if person is None:
+            person = session.scalars(
+                insert(models.Person).returning(models.Person.id),
+                [{"status": "active", "created_at": utcnow(), "updated_at": utcnow()}],
+            ).one()
+            summary.new_persons += 1
+            session.add(models.PersonEvent(kind="created", person_id=person))
+        else:
+            summary.linked += 1
+        if result.decision == "review":
+            summary.review += 1
+        best = result.candidates[0] if result.candidates and result.decision == "linked" else None
+        explanation = (
+            json.dumps({"records": [identity.record_id, best.record_id], **best.explanation})
+            if best
+            else json.dumps({"decision": result.decision, "reason": result.reason})
+        )
+        session.add(
+            models.PersonLink(
+                person_record_id=identity.record_id,
+                person_id=person,
+                match_probability=result.probability if best else None,
+                method="online" if result.decision != "unlinkable" else "unlinkable",
+                explanation=explanation,
+            )
+        )
+        query = features(identity)
+        if not query.unlinkable:
+            repository.add_match_keys(session, ((identity.record_id, k) for k in match_keys(query)))
+        session.flush()
+    return summary

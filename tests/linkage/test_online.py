@@ -1,0 +1,126 @@
+"""The online matcher decides what the batch run decided, from the same keys and parameters."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, select
+from typer.testing import CliRunner
+
+from corespond import models
+from corespond.cli.main import app
+from corespond.db.engine import session_factory, unit_of_work
+from corespond.demo.city import CityParams, build_city
+from corespond.linkage import repository
+from corespond.linkage.features import Identity, features
+from corespond.linkage.matcher import NoModel, OnlineMatcher, link_new
+from corespond.linkage.model import LinkageModel, to_table
+from corespond.linkage.online import Scorer, match_keys
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("city")
+    build_city(CityParams(people=300, years=1, seed=8), out)
+    return out
+
+
+@pytest.fixture
+def linked(store: Engine, city: Path) -> dict[int, int]:
+    assert CliRunner().invoke(app, ["ingest", str(city)]).exit_code == 0
+    assert CliRunner().invoke(app, ["link", "run"]).exit_code == 0
+    with session_factory()() as session:
+        return repository.current_links(session)
+
+
+def test_scores_and_candidates_are_exactly_the_batch_runs(linked: dict[int, int]) -> None:
+    with session_factory()() as session:
+        records = {f.unique_id: f for f in map(features, repository.identities(session))}
+        stored = repository.latest_model(session)
+        assert stored is not None
+        scorer = Scorer(json.loads(stored.settings_json), repository.name_frequencies(session))
+    linkable = [r for r in records.values() if r.unlinkable is None]
+    batch = LinkageModel(to_table(linkable), json.loads(stored.settings_json))
+    pairs = list(batch.predict(1e-6))
+
+    for pair in pairs:
+        online = scorer.score(records[pair.a], records[pair.b])
+        assert online.probability == pytest.approx(pair.probability, abs=1e-9)
+        assert online.explanation == pair.explanation
+
+    by_key = defaultdict(list)
+    for record in linkable:
+        for key in match_keys(record):
+            by_key[key].append(record.unique_id)
+    keyed = {(min(a, b), max(a, b)) for ids in by_key.values() for a in ids for b in ids if a != b}
+    assert {(p.a, p.b) for p in pairs} <= keyed
+
+
+def test_online_decisions_agree_with_the_batch_run(linked: dict[int, int]) -> None:
+    sizes = Counter(linked.values())
+    outcome: Counter[str] = Counter()
+    with session_factory()() as session:
+        matcher = OnlineMatcher(session)
+        for identity in repository.identities_for(session, list(linked)):
+            result = matcher.match(session, identity, exclude=identity.record_id)
+            batch = linked[identity.record_id]
+            if result.decision == "linked":
+                outcome["agree" if result.person_id == batch else "disagree"] += 1
+            elif sizes[batch] > 1:
+                outcome["batch linked, online did not"] += 1
+    assert outcome["disagree"] == 0
+    assert outcome["agree"] / sum(outcome.values()) >= 0.95, outcome
+
+
+def test_records_imported_after_a_run_are_linked_incrementally(linked: dict[int, int]) -> None:
+    # Forget the links of some records, as if they had just been imported.
+    sizes = Counter(linked.values())
+    fresh = [r for r, p in sorted(linked.items()) if sizes[p] >= 3][:25]
+    with unit_of_work() as session:
+        session.execute(
+            delete(models.PersonLink).where(models.PersonLink.person_record_id.in_(fresh))
+        )
+        session.execute(
+            delete(models.PersonMatchKey).where(models.PersonMatchKey.person_record_id.in_(fresh))
+        )
+
+    with unit_of_work() as session:
+        summary = link_new(session)
+
+    assert summary.records == len(fresh)
+    with session_factory()() as session:
+        now = repository.current_links(session)
+        methods = set(
+            session.scalars(
+                select(models.PersonLink.method).where(
+                    models.PersonLink.person_record_id.in_(fresh)
+                )
+            )
+        )
+    assert methods == {"online"}
+    assert sum(now[r] == linked[r] for r in fresh) >= 0.95 * len(fresh)
+
+
+def test_ingest_links_new_records_once_a_model_exists(linked: dict[int, int], city: Path) -> None:
+    with unit_of_work() as session:
+        session.execute(delete(models.PersonLink))
+    result = CliRunner().invoke(app, ["ingest", str(city / "hmis")])
+
+    assert result.exit_code == 0, result.output
+    assert "Linked" in result.output and "new person records" in result.output
+    with session_factory()() as session:
+        assert len(repository.current_links(session)) == len(linked)
+
+
+def test_matching_before_any_model_is_a_clear_error(store: Engine) -> None:
+    with session_factory()() as session, pytest.raises(NoModel, match="link run"):
+        OnlineMatcher(session)
+
+
+def test_an_identity_with_nothing_to_match_on_is_unlinkable(linked: dict[int, int]) -> None:
+    with session_factory()() as session:
+        result = OnlineMatcher(session).match(session, Identity(0, first_name="UNKNOWN"))
+    assert result.decision == "unlinkable" and "no valid SSN" in result.reason
