@@ -15,6 +15,8 @@ from corespond.calls import endpoints as call_endpoints
 from corespond.calls import pages as call_pages
 from corespond.ingest import endpoints as ingest_endpoints
 from corespond.ingest import pages as ingest_pages
+from corespond.linkage import endpoints as linkage_endpoints
+from corespond.linkage import pages as linkage_pages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -49,8 +51,10 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ingest_pages.router)
     app.include_router(call_pages.router)
+    app.include_router(linkage_pages.router)
     app.include_router(ingest_endpoints.router, prefix="/api/v1")
     app.include_router(call_endpoints.router, prefix="/api/v1")
+    app.include_router(linkage_endpoints.router, prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -10,7 +10,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from corespond.config import get_settings
 
-PACKAGES = ("corespond.web", "corespond.ingest", "corespond.calls")
+PACKAGES = ("corespond.web", "corespond.ingest", "corespond.calls", "corespond.linkage")
 
 environment = Environment(
     loader=ChoiceLoader([PackageLoader(package, "templates") for package in PACKAGES]),
