@@ -101,10 +101,13 @@ class _Guard:
                     continue
                 ssn_x, ssn_y = self.ssn.get(x), self.ssn.get(y)
                 if ssn_x and ssn_y and ssn_x != ssn_y:
-                    return f"records {pair[0]} and {pair[1]} have different SSNs"
+                    return f"record {x} on one side and record {y} on the other have different SSNs"
                 dob_x, dob_y = self.dob.get(x), self.dob.get(y)
                 if dob_x and dob_y and not dobs_compatible(dob_x, dob_y):
-                    return f"records {pair[0]} and {pair[1]} have different dates of birth"
+                    return (
+                        f"record {x} on one side and record {y} on the other have different "
+                        "dates of birth"
+                    )
         return None
 
     def union(self, a: int, b: int) -> None:
