@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from corespond.linkage.cluster import cluster, dobs_compatible
 from corespond.linkage.features import Features
-from corespond.linkage.model import Pair
+from corespond.linkage.model import Scored
 
 
 def record(rid: int, *, dob: str | None = None, ssn: str | None = None) -> Features:
     return Features(unique_id=rid, first_name="ANA", last_name="REYES", dob=dob, ssn=ssn)
 
 
-def pair(a: int, b: int, probability: float) -> Pair:
-    return Pair(a, b, probability, {"prior": -10, "fields": {}})
+def pair(a: int, b: int, probability: float) -> tuple[int, int, float]:
+    return (a, b, probability)
+
+
+def scored(*pairs: tuple[int, int, float]) -> Scored:
+    ordered = sorted(pairs, key=lambda t: -t[2])
+    return Scored(
+        np.array([t[0] for t in ordered], np.int64),
+        np.array([t[1] for t in ordered], np.int64),
+        np.array([t[2] for t in ordered], np.float64),
+    )
 
 
 def test_a_chain_through_a_record_without_dob_does_not_join_different_birth_dates() -> None:
@@ -20,7 +31,7 @@ def test_a_chain_through_a_record_without_dob_does_not_join_different_birth_date
     records = [record(1, dob="1980-04-02"), record(2), record(3, dob="1995-11-30")]
     result = cluster(
         records,
-        [pair(1, 2, 0.97), pair(2, 3, 0.96)],
+        scored(pair(1, 2, 0.97), pair(2, 3, 0.96)),
         link_threshold=0.9,
         review_threshold=0.5,
     )
@@ -34,7 +45,7 @@ def test_a_chain_through_a_record_without_dob_does_not_join_different_birth_date
 def test_records_matched_directly_may_join_despite_a_difference() -> None:
     # A transposed SSN: the two records were compared and still matched strongly.
     records = [record(1, ssn="x"), record(2, ssn="y")]
-    result = cluster(records, [pair(1, 2, 0.999)], link_threshold=0.9, review_threshold=0.5)
+    result = cluster(records, scored(pair(1, 2, 0.999)), link_threshold=0.9, review_threshold=0.5)
 
     assert result.of[1] == result.of[2]
     assert result.link_pair[1].probability == 0.999
@@ -42,7 +53,7 @@ def test_records_matched_directly_may_join_despite_a_difference() -> None:
 
 def test_the_band_below_the_threshold_goes_to_review() -> None:
     result = cluster(
-        [record(1), record(2)], [pair(1, 2, 0.7)], link_threshold=0.9, review_threshold=0.5
+        [record(1), record(2)], scored(pair(1, 2, 0.7)), link_threshold=0.9, review_threshold=0.5
     )
 
     assert result.of[1] != result.of[2]
@@ -53,7 +64,7 @@ def test_steward_decisions_are_pinned() -> None:
     records = [record(1), record(2), record(3)]
     result = cluster(
         records,
-        [pair(1, 2, 0.99), pair(2, 3, 0.3)],
+        scored(pair(1, 2, 0.99), pair(2, 3, 0.3)),
         link_threshold=0.9,
         review_threshold=0.2,
         same=[(2, 3)],

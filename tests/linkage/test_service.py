@@ -16,6 +16,7 @@ from corespond.cli.main import app
 from corespond.db.engine import session_factory, unit_of_work
 from corespond.demo.city import CityParams, build_city
 from corespond.linkage import service
+from corespond.linkage.matcher import explain, load_scorer
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +77,15 @@ def test_linkage_finds_the_people_keeps_their_ids_and_obeys_stewards(
 
     # Every link explains itself field by field.
     with session_factory()() as session:
-        explained = session.scalars(
+        stored = session.scalars(
             select(models.PersonLink.explanation)
             .where(models.PersonLink.method == "batch")
             .limit(1)
         ).one()
-    fields = json.loads(explained)["fields"]
+        a, b = json.loads(stored)["records"]
+        waterfall = explain(session, load_scorer(session), a, b)
+    assert linked[a] == linked[b] and waterfall["probability"] >= 0.5
+    fields = waterfall["fields"]
     assert set(fields) == {"first_name", "last_name", "dob", "ssn", "phone", "address", "sex"}
     assert all({"weight", "level"} <= set(value) for value in fields.values())
 

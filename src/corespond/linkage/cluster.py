@@ -15,13 +15,24 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from corespond.linkage.features import Features
-from corespond.linkage.model import Pair
+from corespond.linkage.model import Scored
+
+
+@dataclass(frozen=True)
+class Link:
+    """A scored pair of records (a < b)."""
+
+    a: int
+    b: int
+    probability: float
 
 
 @dataclass
 class Review:
-    pair: Pair
+    pair: Link
     reason: str
 
 
@@ -30,7 +41,7 @@ class Clusters:
     """Which cluster each record is in (a cluster is named by one of its records)."""
 
     of: dict[int, int]
-    link_pair: dict[int, Pair] = field(default_factory=dict)
+    link_pair: dict[int, Link] = field(default_factory=dict)
     """For each linked record, the strongest accepted link it has to its cluster."""
     review: list[Review] = field(default_factory=list)
 
@@ -122,7 +133,7 @@ class _Guard:
 
 def cluster(
     records: list[Features],
-    pairs: list[Pair],
+    pairs: Scored,
     *,
     link_threshold: float,
     review_threshold: float,
@@ -130,11 +141,11 @@ def cluster(
     different: Iterable[tuple[int, int]] = (),
     decided: set[tuple[int, int]] | None = None,
 ) -> Clusters:
-    """Cluster ``records`` from their scored ``pairs``.
+    """Cluster ``records`` from their scored ``pairs`` (strongest first).
 
     Args:
         records: every linkable record (unlinkable ones are not clustered).
-        pairs: scored pairs at or above ``review_threshold``.
+        pairs: scored pairs at or above ``review_threshold``, strongest first.
         link_threshold: pairs at or above it link, unless a contradiction forbids it.
         review_threshold: pairs between it and ``link_threshold`` go to review.
         same: pairs a steward decided are one person (joined first, whatever they score).
@@ -143,35 +154,36 @@ def cluster(
     """
     decided = decided or set()
     ids = {record.unique_id for record in records}
-    matched = {(p.a, p.b) for p in pairs if p.probability >= link_threshold}
+    strong = int(np.searchsorted(-pairs.p, -link_threshold, side="right"))
+    a_list, b_list, p_list = pairs.a.tolist(), pairs.b.tolist(), pairs.p.tolist()
+    matched = set(zip(a_list[:strong], b_list[:strong], strict=True))
     guard = _Guard(records, matched, different)
     result = Clusters(of={})
     for a, b in same:
         if a in ids and b in ids:
             guard.union(a, b)
-    ordered = sorted(pairs, key=lambda p: (-p.probability, p.a, p.b))
-    for pair in ordered:
-        if pair.probability < link_threshold:
-            break
-        if guard.find(pair.a) == guard.find(pair.b):
-            _remember(result, pair)
+    for a, b, probability in zip(a_list[:strong], b_list[:strong], p_list[:strong], strict=True):
+        if guard.find(a) == guard.find(b):
+            _remember(result, Link(a, b, probability))
             continue
-        reason = guard.conflict(pair.a, pair.b)
+        reason = guard.conflict(a, b)
         if reason is None:
-            guard.union(pair.a, pair.b)
-            _remember(result, pair)
-        elif (pair.a, pair.b) not in decided:
-            result.review.append(Review(pair, f"linked by score but held apart: {reason}"))
-    for pair in ordered:
-        if pair.probability >= link_threshold or (pair.a, pair.b) in decided:
-            continue
-        if guard.find(pair.a) != guard.find(pair.b):
-            result.review.append(Review(pair, "below the link threshold"))
+            guard.union(a, b)
+            _remember(result, Link(a, b, probability))
+        elif (a, b) not in decided:
+            result.review.append(
+                Review(Link(a, b, probability), f"linked by score but held apart: {reason}")
+            )
+    for a, b, probability in zip(a_list[strong:], b_list[strong:], p_list[strong:], strict=True):
+        if probability < review_threshold:
+            break
+        if (a, b) not in decided and guard.find(a) != guard.find(b):
+            result.review.append(Review(Link(a, b, probability), "below the link threshold"))
     result.of = {record: guard.find(record) for record in ids}
     return result
 
 
-def _remember(result: Clusters, pair: Pair) -> None:
+def _remember(result: Clusters, pair: Link) -> None:
     for record in (pair.a, pair.b):
         best = result.link_pair.get(record)
         if best is None or pair.probability > best.probability:

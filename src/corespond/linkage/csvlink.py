@@ -59,7 +59,8 @@ def link_csv(
     linkable = [record for record in records if record.unlinkable is None]
     model = LinkageModel(to_table(linkable))
     model.train()
-    pairs = list(model.predict(review_threshold))
+    pairs = model.predict(review_threshold)
+    model.close()
     clusters = cluster(
         linkable, pairs, link_threshold=link_threshold, review_threshold=review_threshold
     )

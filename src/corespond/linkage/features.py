@@ -38,7 +38,7 @@ _SPACES = re.compile(r"\s+")
 _nicknamer = NickNamer()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """A person record's identity as a source gave it (every field may be missing)."""
 
@@ -58,7 +58,7 @@ class Identity:
     source_system_id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Features:
     """The normalised fields linkage compares and blocks on."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -31,6 +32,27 @@ def term_frequencies(records: list[Features]) -> dict[str, dict[str, float]]:
     return frequencies
 
 
+def load_scorer(session: Session) -> Scorer:
+    """The latest model's scorer, with the name frequencies of the last run."""
+    stored = repository.latest_model(session)
+    if stored is None:
+        raise NoModel("no linkage model yet: run `corespond link run` first")
+    return Scorer(json.loads(stored.settings_json), repository.name_frequencies(session))
+
+
+def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
+    """The waterfall of two stored records: prior, and each field's level and match weight.
+
+    Computed on demand with the same parameters the run scored them with (the online scorer
+    reproduces Splink's scores exactly), rather than stored for every link.
+    """
+    found = {i.record_id: features(i) for i in repository.identities_for(session, [a, b])}
+    if a not in found or b not in found:
+        return {}
+    pair = scorer.score(found[a], found[b])
+    return {"records": [a, b], "probability": pair.probability, **pair.explanation}
+
+
 class OnlineMatcher:
     """Matches one identity at a time against everyone linked in the store."""
 
@@ -38,12 +60,8 @@ class OnlineMatcher:
         self, session: Session, *, link_threshold: float | None = None,
         review_threshold: float | None = None,
     ) -> None:  # fmt: skip
-        stored = repository.latest_model(session)
-        if stored is None:
-            raise NoModel("no linkage model yet: run `corespond link run` first")
         settings = get_settings()
-        self.model_version = stored.version
-        self.scorer = Scorer(json.loads(stored.settings_json), repository.name_frequencies(session))
+        self.scorer = load_scorer(session)
         self.link_threshold = link_threshold or settings.link_threshold
         self.review_threshold = review_threshold or settings.review_threshold
 
@@ -109,7 +127,7 @@ def link_new(session: Session) -> IncrementalSummary:
             summary.review += 1
         best = result.candidates[0] if result.candidates and result.decision == "linked" else None
         explanation = (
-            json.dumps({"records": [identity.record_id, best.record_id], **best.explanation})
+            json.dumps({"records": sorted([identity.record_id, best.record_id])})
             if best
             else json.dumps({"decision": result.decision, "reason": result.reason})
         )

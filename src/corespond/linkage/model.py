@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -27,6 +28,8 @@ from corespond.linkage.features import Features
 
 SEED = 20261129
 U_SAMPLE_PAIRS = 2_000_000
+DUCKDB_MEMORY = "3GB"
+"""DuckDB's working memory while linking; beyond it, it spills to a temporary folder."""
 FIELDS = ("first_name", "last_name", "dob", "ssn", "phone", "address", "sex")
 """The comparisons, in the order explanations list them."""
 UNSEEN_LEVEL_M = 0.005
@@ -143,16 +146,35 @@ def settings() -> SettingsCreator:
         unique_id_column_name="unique_id",
         comparisons=comparisons(),
         blocking_rules_to_generate_predictions=blocking_rules(),
-        retain_intermediate_calculation_columns=True,
-        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
     )
 
 
 def to_table(records: Iterable[Features]) -> pa.Table:
-    rows = [asdict(record) for record in records]
-    for row in rows:
-        row.pop("unlinkable", None)
-    return pa.Table.from_pylist(rows, schema=SCHEMA)
+    """The records as Splink's input table, built column by column (no row dicts)."""
+    rows = list(records)
+    return pa.Table.from_arrays(
+        [pa.array([getattr(r, f.name) for r in rows], type=f.type) for f in SCHEMA],
+        schema=SCHEMA,
+    )
+
+
+@dataclass
+class Scored:
+    """Scored pairs as arrays, strongest first: record ``a[i]`` and ``b[i]`` (a < b) match
+    with probability ``p[i]``. Arrays, not objects: a million records score millions of pairs."""
+
+    a: np.ndarray
+    b: np.ndarray
+    p: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.p)
+
+    @classmethod
+    def empty(cls) -> Scored:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
 
 
 class LinkageModel:
@@ -160,8 +182,12 @@ class LinkageModel:
 
     def __init__(self, table: pa.Table, model_json: dict[str, Any] | None = None) -> None:
         logging.getLogger("splink").setLevel(logging.ERROR)
+        self.spill = tempfile.TemporaryDirectory(prefix="corespond-linkage-")
         self.connection = duckdb.connect()
         self.connection.execute("SET threads TO 2")
+        self.connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        self.connection.execute(f"SET temp_directory = '{self.spill.name}'")
+        self.connection.execute("SET preserve_insertion_order = false")
         self.db_api = DuckDBAPI(self.connection)
         self.connection.register("records_arrow", table)
         self.connection.execute("CREATE TABLE records AS SELECT * FROM records_arrow")
@@ -207,29 +233,23 @@ class LinkageModel:
     def to_json(self) -> dict[str, Any]:
         return self.linker.misc.save_model_to_json()  # type: ignore[no-any-return]
 
-    def predict(self, threshold: float) -> Iterator[Pair]:
-        """Every blocked pair scoring at least ``threshold``, with its explanation."""
+    def predict(self, threshold: float) -> Scored:
+        """Every blocked pair scoring at least ``threshold``, strongest first."""
         frame = self.linker.inference.predict(threshold_match_probability=threshold)
-        cursor = self.connection.cursor()
-        cursor.execute(f"SELECT * FROM {frame.physical_name}")
-        names = [column[0] for column in cursor.description]
-        labels = level_labels(self.to_json())
-        prior = _log2_odds(self.linker._settings_obj._probability_two_random_records_match)
-        while batch := cursor.fetchmany(10_000):
-            for values in batch:
-                row = dict(zip(names, values, strict=True))
-                fields = {}
-                for name in FIELDS:
-                    weight = (row.get(f"mw_{name}") or 0.0) + (row.get(f"mw_tf_adj_{name}") or 0.0)
-                    label = labels[name].get(row[f"gamma_{name}"], "")
-                    fields[name] = {"weight": round(weight, 2), "level": label}
-                yield Pair(
-                    row["unique_id_l"],
-                    row["unique_id_r"],
-                    row["match_probability"],
-                    {"prior": round(prior, 2), "fields": fields},
-                )
+        columns = self.connection.sql(
+            f"SELECT least(unique_id_l, unique_id_r) AS a, greatest(unique_id_l, unique_id_r) AS b,"
+            f" match_probability AS p FROM {frame.physical_name} ORDER BY p DESC, a, b"
+        ).fetchnumpy()
         frame.drop_table_from_database_and_remove_from_cache()
+        return Scored(
+            np.asarray(columns["a"], np.int64),
+            np.asarray(columns["b"], np.int64),
+            np.asarray(columns["p"], np.float64),
+        )
+
+    def close(self) -> None:
+        self.connection.close()
+        self.spill.cleanup()
 
 
 def with_floors(model: dict[str, Any]) -> dict[str, Any]:
@@ -257,19 +277,8 @@ def with_floors(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
-def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
-    """comparison → gamma value → the level's label (Splink numbers levels from the bottom)."""
-    labels: dict[str, dict[int, str]] = {}
-    for comparison in model["comparisons"]:
-        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-        names = {len(levels) - 1 - i: lv.get("label_for_charts", "") for i, lv in enumerate(levels)}
-        names[-1] = "missing"
-        labels[comparison["output_column_name"]] = names
-    return labels
-
-
 class Pair:
-    """Two records and how likely they are the same person, with the weight of each field."""
+    """Two records, how likely they are the same person, and the weight of each field."""
 
     __slots__ = ("a", "b", "explanation", "probability")
 
@@ -280,7 +289,3 @@ class Pair:
 
     def explain_json(self) -> str:
         return json.dumps({"records": [self.a, self.b], **self.explanation}, sort_keys=True)
-
-
-def _log2_odds(probability: float) -> float:
-    return math.log2(probability / (1 - probability))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from corespond import models
 from corespond.linkage import repository
+from corespond.linkage.matcher import explain, load_scorer
 from corespond.models.base import utcnow
 
 Verdict = Literal["same", "different"]
@@ -34,7 +35,7 @@ class ReviewItem:
 
 
 def open_reviews(session: Session, *, limit: int, offset: int = 0) -> list[ReviewItem]:
-    """Open review pairs, least certain first (closest to an even chance)."""
+    """Open review pairs, least certain first (closest to an even chance), each explained."""
     review = models.MatchReview
     rows = session.scalars(
         select(review)
@@ -52,6 +53,7 @@ def open_reviews(session: Session, *, limit: int, offset: int = 0) -> list[Revie
     }
     sources = dict(session.execute(select(models.SourceSystem.id, models.SourceSystem.name)).all())
     persons = repository.persons_of(session, ids)
+    scorer = load_scorer(session) if rows else None
     items = []
     for row in rows:
         a, b = records[row.record_a_id], records[row.record_b_id]
@@ -61,7 +63,7 @@ def open_reviews(session: Session, *, limit: int, offset: int = 0) -> list[Revie
                 (a, b),
                 (sources[a.source_system_id], sources[b.source_system_id]),
                 (persons.get(a.id), persons.get(b.id)),
-                json.loads(row.explanation),
+                explain(session, scorer, a.id, b.id) if scorer else {},
             )
         )
     return items

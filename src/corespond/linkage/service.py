@@ -29,6 +29,7 @@ from corespond.models.base import utcnow
 Progress = Callable[[str], None]
 """Told the name of each step as it starts."""
 MIN_TRAINING_RECORDS = 50
+WRITE_CHUNK = 20_000
 
 
 class LinkageError(Exception):
@@ -64,10 +65,12 @@ def run(
     clusters = Clusters(of={})
     pairs_scored = 0
     if linkable:
-        model = _model(session, linkable, retrain=retrain, run_id=ledger.id, step=step)
-        ledger.model_version = model[1]
+        model, ledger.model_version = _model(
+            session, linkable, retrain=retrain, run_id=ledger.id, step=step
+        )
         step("scoring pairs")
-        pairs = list(model[0].predict(review_at))
+        pairs = model.predict(review_at)
+        model.close()
         pairs_scored = len(pairs)
         step("clustering")
         decisions = repository.decisions(session)
@@ -104,7 +107,7 @@ def run(
                     "record_b_id": item.pair.b,
                     "match_probability": item.pair.probability,
                     "reason": item.reason,
-                    "explanation": item.pair.explain_json(),
+                    "explanation": json.dumps({"records": [item.pair.a, item.pair.b]}),
                     "linkage_run_id": ledger.id,
                 }
                 for item in clusters.review
@@ -209,9 +212,12 @@ def _write_links(
     person_of: dict[int, int],
     run_id: int,
 ) -> None:
+    """Replace every link. A batch link keeps the record it was linked through; its waterfall
+    is computed when someone looks (``matcher.explain``), not stored a million times."""
     unlinkable = {record.unique_id: record.unlinkable for record in records if record.unlinkable}
     now = utcnow()
-    rows = []
+    session.execute(delete(models.PersonLink))
+    rows: list[dict[str, object]] = []
     for name, members in groups.items():
         for record in members:
             pair = clusters.link_pair.get(record)
@@ -220,7 +226,7 @@ def _write_links(
             elif pair is None:
                 method, explanation = "singleton", None
             else:
-                method, explanation = "batch", pair.explain_json()
+                method, explanation = "batch", json.dumps({"records": [pair.a, pair.b]})
             rows.append(
                 {
                     "person_record_id": record,
@@ -232,6 +238,8 @@ def _write_links(
                     "linked_at": now,
                 }
             )
-    session.execute(delete(models.PersonLink))
+            if len(rows) >= WRITE_CHUNK:
+                session.execute(insert(models.PersonLink), rows)
+                rows = []
     if rows:
         session.execute(insert(models.PersonLink), rows)
