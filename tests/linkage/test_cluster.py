@@ -26,8 +26,8 @@ def scored(*pairs: tuple[int, int, float]) -> Scored:
     )
 
 
-def test_a_chain_through_a_record_without_dob_does_not_join_different_birth_dates() -> None:
-    # B has no date of birth; A and C were born years apart. A-B and B-C both score high.
+def test_a_record_matching_two_people_born_apart_joins_neither() -> None:
+    # B (no date of birth) matches A (born 1980) and C (born 1995) equally well: a guess either way.
     records = [record(1, dob="1980-04-02"), record(2), record(3, dob="1995-11-30")]
     result = cluster(
         records,
@@ -36,10 +36,40 @@ def test_a_chain_through_a_record_without_dob_does_not_join_different_birth_date
         review_threshold=0.5,
     )
 
-    assert result.of[1] == result.of[2] != result.of[3]
+    assert len({result.of[1], result.of[2], result.of[3]}) == 3
+    assert [(r.pair.a, r.pair.b) for r in result.review] == [(1, 2), (2, 3)]
+    assert all("matches people born on different dates" in r.reason for r in result.review)
+
+
+def test_a_chain_of_links_never_joins_different_birth_dates() -> None:
+    # A (1980) - B - C - D (1995): each link is strong, but A and D cannot be one person.
+    records = [record(1, dob="1980-04-02"), record(2), record(3), record(4, dob="1995-11-30")]
+    result = cluster(
+        records,
+        scored(pair(1, 2, 0.98), pair(2, 3, 0.97), pair(3, 4, 0.96)),
+        link_threshold=0.9,
+        review_threshold=0.5,
+    )
+
+    assert result.of[1] == result.of[2] == result.of[3] != result.of[4]
     [held] = result.review
-    assert (held.pair.a, held.pair.b) == (2, 3)
-    assert "different dates of birth" in held.reason
+    assert (held.pair.a, held.pair.b) == (3, 4)
+    assert "record 4 on one side and record 1 on the other have different dates of birth" in (
+        held.reason
+    )
+
+
+def test_one_review_question_per_pair_of_persons() -> None:
+    records = [record(1), record(2), record(3)]
+    result = cluster(
+        records,
+        scored(pair(1, 2, 0.99), pair(1, 3, 0.7), pair(2, 3, 0.6)),
+        link_threshold=0.9,
+        review_threshold=0.5,
+    )
+
+    [question] = result.review
+    assert (question.pair.a, question.pair.b, question.pair.probability) == (1, 3, 0.7)
 
 
 def test_records_matched_directly_may_join_despite_a_difference() -> None:

@@ -158,7 +158,9 @@ def cluster(
     a_list, b_list, p_list = pairs.a.tolist(), pairs.b.tolist(), pairs.p.tolist()
     matched = set(zip(a_list[:strong], b_list[:strong], strict=True))
     guard = _Guard(records, matched, different)
+    ambiguous = _ambiguous(guard, a_list[:strong], b_list[:strong])
     result = Clusters(of={})
+    held: list[Review] = []
     for a, b in same:
         if a in ids and b in ids:
             guard.union(a, b)
@@ -166,21 +168,59 @@ def cluster(
         if guard.find(a) == guard.find(b):
             _remember(result, Link(a, b, probability))
             continue
-        reason = guard.conflict(a, b)
+        reason = ambiguous.get(a) or ambiguous.get(b) or guard.conflict(a, b)
         if reason is None:
             guard.union(a, b)
             _remember(result, Link(a, b, probability))
         elif (a, b) not in decided:
-            result.review.append(
+            held.append(
                 Review(Link(a, b, probability), f"linked by score but held apart: {reason}")
             )
     for a, b, probability in zip(a_list[strong:], b_list[strong:], p_list[strong:], strict=True):
         if probability < review_threshold:
             break
         if (a, b) not in decided and guard.find(a) != guard.find(b):
-            result.review.append(Review(Link(a, b, probability), "below the link threshold"))
+            held.append(Review(Link(a, b, probability), "below the link threshold"))
+    result.review = _one_per_pair_of_persons(held, guard)
     result.of = {record: guard.find(record) for record in ids}
     return result
+
+
+def _ambiguous(guard: _Guard, a_list: list[int], b_list: list[int]) -> dict[int, str]:
+    """Records that match two people who cannot be one: why, by record.
+
+    A CAD record with only "Nicole Zellett" matches both the Nicole Zellett born in 1977 and
+    the one born in 1983. Joining it to whichever comes first would be a guess: it stays a
+    person of its own, and its links go to review.
+    """
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for a, b in zip(a_list, b_list, strict=True):
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    found = {}
+    for record, others in neighbours.items():
+        if len(others) < 2 or (record in guard.ssn and record in guard.dob):
+            continue
+        ssns = {guard.ssn[o] for o in others if o in guard.ssn}
+        if record not in guard.ssn and len(ssns) > 1:
+            found[record] = f"record {record} matches people with different SSNs"
+            continue
+        if record not in guard.dob:
+            dobs = sorted({guard.dob[o] for o in others if o in guard.dob})
+            if any(not dobs_compatible(x, y) for x in dobs for y in dobs if x < y):
+                found[record] = f"record {record} matches people born on different dates"
+    return found
+
+
+def _one_per_pair_of_persons(held: list[Review], guard: _Guard) -> list[Review]:
+    """The strongest uncertain pair between any two persons: one question per two persons."""
+    best: dict[tuple[int, int], Review] = {}
+    for item in held:
+        x, y = guard.find(item.pair.a), guard.find(item.pair.b)
+        key = (x, y) if x < y else (y, x)
+        if key not in best or item.pair.probability > best[key].pair.probability:
+            best[key] = item
+    return sorted(best.values(), key=lambda item: (-item.pair.probability, item.pair.a))
 
 
 def _remember(result: Clusters, pair: Link) -> None:
