@@ -23,7 +23,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python uv.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --all-extras --quiet
 	touch $@
 
 install: $(VENV)/.installed  ## Create .venv with the locked dependencies (uv.lock)

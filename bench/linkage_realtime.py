@@ -81,7 +81,8 @@ def main() -> None:
                 hits += top in persons_of_truth[person]
     report("corespond online matcher", latencies)
     print(
-        f"{'':<28} top-1 accuracy {hits / max(1, answerable):.3f} ({answerable} queries with a known person)"
+        f"{'':<28} top-1 accuracy {hits / max(1, answerable):.3f} "
+        f"({answerable} queries whose person is known)"
     )
     splink_between(queries, stored)
 

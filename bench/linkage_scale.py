@@ -39,7 +39,7 @@ def pairwise(predicted: dict[int, int], truth: dict[int, int]) -> tuple[float, f
 
 def run_ours(count: int) -> dict[str, float]:
     from corespond.config import get_settings
-    from corespond.linkage.cluster import cluster
+    from corespond.linkage.cluster import cluster, collapse
     from corespond.linkage.features import features
     from corespond.linkage.model import LinkageModel, to_table
     from linkage_data import records
@@ -50,17 +50,19 @@ def run_ours(count: int) -> dict[str, float]:
     found = [features(identity) for identity, _ in data]
     del data
     linkable = [record for record in found if record.unlinkable is None]
-    model = LinkageModel(to_table(linkable))
+    representatives, duplicates = collapse(linkable)
+    model = LinkageModel(to_table(representatives))
     model.train()
     settings = get_settings()
     pairs = model.predict(settings.review_threshold)
     model.close()
     clusters = cluster(
-        linkable,
+        representatives,
         pairs,
         link_threshold=settings.link_threshold,
         review_threshold=settings.review_threshold,
     )
+    clusters.add_duplicates(duplicates)
     seconds = time.perf_counter() - started
     predicted = {r: clusters.of.get(r, -r) for r in truth}
     precision, recall = pairwise(predicted, truth)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     """Match probability at or above which two person records are linked into one person."""
     review_threshold: float = Field(default=0.2, gt=0, lt=1)
     """Pairs scoring from here up to the link threshold go to a data steward's review queue."""
+    spark_master: str = "local[2]"
+    """Where ``--backend spark`` linkage runs: ``local[N]``, or a cluster's ``spark://host:7077``."""
 
     @field_validator("timezone")
     @classmethod

@@ -9,8 +9,12 @@ from corespond.linkage.features import Features
 from corespond.linkage.model import Scored
 
 
-def record(rid: int, *, dob: str | None = None, ssn: str | None = None) -> Features:
-    return Features(unique_id=rid, first_name="ANA", last_name="REYES", dob=dob, ssn=ssn)
+def record(
+    rid: int, *, dob: str | None = None, ssn: str | None = None, phone: str | None = "5035550199"
+) -> Features:
+    return Features(
+        unique_id=rid, first_name="ANA", last_name="REYES", dob=dob, ssn=ssn, phone=phone
+    )
 
 
 def pair(a: int, b: int, probability: float) -> tuple[int, int, float]:
@@ -24,21 +28,6 @@ def scored(*pairs: tuple[int, int, float]) -> Scored:
         np.array([t[1] for t in ordered], np.int64),
         np.array([t[2] for t in ordered], np.float64),
     )
-
-
-def test_a_record_matching_two_people_born_apart_joins_neither() -> None:
-    # B (no date of birth) matches A (born 1980) and C (born 1995) equally well: a guess either way.
-    records = [record(1, dob="1980-04-02"), record(2), record(3, dob="1995-11-30")]
-    result = cluster(
-        records,
-        scored(pair(1, 2, 0.97), pair(2, 3, 0.96)),
-        link_threshold=0.9,
-        review_threshold=0.5,
-    )
-
-    assert len({result.of[1], result.of[2], result.of[3]}) == 3
-    assert [(r.pair.a, r.pair.b) for r in result.review] == [(1, 2), (2, 3)]
-    assert all("matches people born on different dates" in r.reason for r in result.review)
 
 
 def test_a_chain_of_links_never_joins_different_birth_dates() -> None:
@@ -88,6 +77,18 @@ def test_the_band_below_the_threshold_goes_to_review() -> None:
 
     assert result.of[1] != result.of[2]
     assert [r.reason for r in result.review] == ["below the link threshold"]
+
+
+def test_pairs_holding_only_a_name_are_not_asked() -> None:
+    result = cluster(
+        [record(1), record(2, phone=None)],
+        scored(pair(1, 2, 0.7)),
+        link_threshold=0.9,
+        review_threshold=0.5,
+    )
+
+    assert result.of[1] != result.of[2]
+    assert result.review == []
 
 
 def test_steward_decisions_are_pinned() -> None:

@@ -15,6 +15,7 @@ from corespond.cli.main import app
 from corespond.db.engine import session_factory, unit_of_work
 from corespond.demo.city import CityParams, build_city
 from corespond.linkage import repository
+from corespond.linkage.cluster import collapse
 from corespond.linkage.features import Identity, features
 from corespond.linkage.matcher import NoModel, OnlineMatcher, link_new
 from corespond.linkage.model import LinkageModel, to_table
@@ -42,7 +43,7 @@ def test_scores_and_candidates_are_exactly_the_batch_runs(linked: dict[int, int]
         stored = repository.latest_model(session)
         assert stored is not None
         scorer = Scorer(json.loads(stored.settings_json), repository.name_frequencies(session))
-    linkable = [r for r in records.values() if r.unlinkable is None]
+    linkable, _duplicates = collapse([r for r in records.values() if r.unlinkable is None])
     batch = LinkageModel(to_table(linkable), json.loads(stored.settings_json))
     pairs = batch.predict(1e-6)
     batch.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,20 @@ Threshold = Annotated[
         help="Link pairs at or above this match probability (default CORESPOND_LINK_THRESHOLD).",
     ),
 ]
+
+
+class BackendChoice(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+BackendOption = Annotated[
+    BackendChoice,
+    typer.Option(
+        "--backend",
+        help="Where Splink scores pairs: duckdb (this process) or spark (CORESPOND_SPARK_MASTER).",
+    ),
+]
 ReviewThreshold = Annotated[
     float | None,
     typer.Option(
@@ -65,6 +80,7 @@ def run(
     ] = False,
     threshold: Threshold = None,
     review_threshold: ReviewThreshold = None,
+    backend: BackendOption = BackendChoice.duckdb,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Link every person record in the store into persons (ids stay stable across runs)."""
@@ -77,6 +93,7 @@ def run(
                     retrain=retrain,
                     link_threshold=threshold,
                     review_threshold=review_threshold,
+                    backend=backend.value,  # type: ignore[arg-type]
                     progress=lambda step: bar.update(task, description=step),
                 )
         except service.LinkageError as exc:
@@ -100,6 +117,7 @@ def csv_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the result CSV.")],
     threshold: Threshold = None,
     review_threshold: ReviewThreshold = None,
+    backend: BackendOption = BackendChoice.duckdb,
     encoding: Annotated[str, typer.Option("--encoding", help="Text encoding.")] = "utf-8-sig",
 ) -> None:
     """Link a CSV of person rows; write record_id, person_id, match_probability.
@@ -119,7 +137,12 @@ def csv_command(
         bar.add_task(f"linking {source.name}", total=None)
         try:
             result = link_csv(
-                source, out, link_threshold=link_at, review_threshold=review_at, encoding=encoding
+                source,
+                out,
+                link_threshold=link_at,
+                review_threshold=review_at,
+                encoding=encoding,
+                backend=backend.value,  # type: ignore[arg-type]
             )
         except CsvLinkError as exc:
             console.print(f"[red]error:[/] {escape(str(exc))}")

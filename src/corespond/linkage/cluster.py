@@ -51,6 +51,48 @@ class Clusters:
             groups[root].append(record)
         return groups
 
+    def add_duplicates(self, duplicates: dict[int, list[int]]) -> None:
+        """Put each exact duplicate (see ``collapse``) in its representative's cluster."""
+        for representative, others in duplicates.items():
+            for other in others:
+                self.of[other] = self.of[representative]
+                pair = Link(min(representative, other), max(representative, other), 1.0)
+                self.link_pair[other] = pair
+                self.link_pair.setdefault(representative, pair)
+
+
+def collapse(
+    records: list[Features], keep: Iterable[int] = ()
+) -> tuple[list[Features], dict[int, list[int]]]:
+    """One representative for records identical in every compared field.
+
+    A frequent utilizer can have hundreds of identical records (same name, date of birth,
+    phone); scoring every pair of them is most of the work at a million records and tells
+    nothing. Records holding nothing beyond a name are never collapsed: two "John Smith"s are
+    not the same person for being spelled alike; nor are the records in ``keep`` (those a
+    steward has ruled on). Returns the representatives and, for each, the ids of the records
+    it stands for.
+    """
+    kept = set(keep)
+    first_of: dict[tuple[object, ...], int] = {}
+    representatives: list[Features] = []
+    duplicates: dict[int, list[int]] = defaultdict(list)
+    for record in records:
+        if not (record.ssn or record.dob or record.phone) or record.unique_id in kept:
+            representatives.append(record)
+            continue
+        key = (
+            record.first_name, record.last_name, tuple(record.first_names),
+            tuple(record.last_names), record.dob, record.sex, record.ssn, record.phone,
+            record.street, record.zip,
+        )  # fmt: skip
+        representative = first_of.setdefault(key, record.unique_id)
+        if representative == record.unique_id:
+            representatives.append(record)
+        else:
+            duplicates[representative].append(record.unique_id)
+    return representatives, dict(duplicates)
+
 
 def dobs_compatible(a: str, b: str) -> bool:
     """Equal, day and month swapped, or one character apart (one mistyped digit)."""
@@ -158,7 +200,6 @@ def cluster(
     a_list, b_list, p_list = pairs.a.tolist(), pairs.b.tolist(), pairs.p.tolist()
     matched = set(zip(a_list[:strong], b_list[:strong], strict=True))
     guard = _Guard(records, matched, different)
-    ambiguous = _ambiguous(guard, a_list[:strong], b_list[:strong])
     result = Clusters(of={})
     held: list[Review] = []
     for a, b in same:
@@ -168,7 +209,7 @@ def cluster(
         if guard.find(a) == guard.find(b):
             _remember(result, Link(a, b, probability))
             continue
-        reason = ambiguous.get(a) or ambiguous.get(b) or guard.conflict(a, b)
+        reason = guard.conflict(a, b)
         if reason is None:
             guard.union(a, b)
             _remember(result, Link(a, b, probability))
@@ -181,39 +222,20 @@ def cluster(
             break
         if (a, b) not in decided and guard.find(a) != guard.find(b):
             held.append(Review(Link(a, b, probability), "below the link threshold"))
-    result.review = _one_per_pair_of_persons(held, guard)
+    thin = {r.unique_id for r in records if not (r.dob or r.ssn or r.phone or r.street)}
+    result.review = _one_per_pair_of_persons(
+        [item for item in held if item.pair.a not in thin and item.pair.b not in thin], guard
+    )
     result.of = {record: guard.find(record) for record in ids}
     return result
 
 
-def _ambiguous(guard: _Guard, a_list: list[int], b_list: list[int]) -> dict[int, str]:
-    """Records that match two people who cannot be one: why, by record.
-
-    A CAD record with only "Nicole Zellett" matches both the Nicole Zellett born in 1977 and
-    the one born in 1983. Joining it to whichever comes first would be a guess: it stays a
-    person of its own, and its links go to review.
-    """
-    neighbours: dict[int, list[int]] = defaultdict(list)
-    for a, b in zip(a_list, b_list, strict=True):
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    found = {}
-    for record, others in neighbours.items():
-        if len(others) < 2 or (record in guard.ssn and record in guard.dob):
-            continue
-        ssns = {guard.ssn[o] for o in others if o in guard.ssn}
-        if record not in guard.ssn and len(ssns) > 1:
-            found[record] = f"record {record} matches people with different SSNs"
-            continue
-        if record not in guard.dob:
-            dobs = sorted({guard.dob[o] for o in others if o in guard.dob})
-            if any(not dobs_compatible(x, y) for x in dobs for y in dobs if x < y):
-                found[record] = f"record {record} matches people born on different dates"
-    return found
-
-
 def _one_per_pair_of_persons(held: list[Review], guard: _Guard) -> list[Review]:
-    """The strongest uncertain pair between any two persons: one question per two persons."""
+    """The strongest uncertain pair between any two persons: one question per two persons.
+
+    Pairs where a record holds nothing but a name (and sex) are not asked: a steward has
+    nothing more to go on than the model had.
+    """
     best: dict[tuple[int, int], Review] = {}
     for item in held:
         x, y = guard.find(item.pair.a), guard.find(item.pair.b)

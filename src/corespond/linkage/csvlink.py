@@ -14,9 +14,9 @@ from datetime import date
 from pathlib import Path
 
 from corespond.crypto import FieldCipher, ssn_status
-from corespond.linkage.cluster import cluster
+from corespond.linkage.cluster import cluster, collapse
 from corespond.linkage.features import Identity, features
-from corespond.linkage.model import LinkageModel, to_table
+from corespond.linkage.model import Backend, LinkageModel, to_table
 from corespond.sources.parse import FieldError, digits, parse_date
 
 COLUMNS = (
@@ -47,6 +47,7 @@ def link_csv(
     link_threshold: float,
     review_threshold: float,
     encoding: str = "utf-8-sig",
+    backend: Backend = "duckdb",
 ) -> CsvLinkResult:
     """Link ``source`` and write one output row per input row to ``out``."""
     identities, keys, problems = _read(source, encoding)
@@ -57,13 +58,15 @@ def link_csv(
         )
     records = [features(identity) for identity in identities]
     linkable = [record for record in records if record.unlinkable is None]
-    model = LinkageModel(to_table(linkable))
+    representatives, duplicates = collapse(linkable)
+    model = LinkageModel(to_table(representatives), backend=backend)
     model.train()
     pairs = model.predict(review_threshold)
     model.close()
     clusters = cluster(
-        linkable, pairs, link_threshold=link_threshold, review_threshold=review_threshold
+        representatives, pairs, link_threshold=link_threshold, review_threshold=review_threshold
     )
+    clusters.add_duplicates(duplicates)
     person_number: dict[int, int] = {}
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -13,7 +13,7 @@ import logging
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -24,11 +24,14 @@ from splink import Linker, SettingsCreator, block_on
 from splink.backends.duckdb import DuckDBAPI
 from splink.internals.exceptions import SplinkException
 
+from corespond.config import get_settings
 from corespond.linkage.features import Features
 
 SEED = 20261129
 U_SAMPLE_PAIRS = 2_000_000
-DUCKDB_MEMORY = "3GB"
+DUCKDB_MEMORY = "1500MB"
+PREDICT_CHUNK_RECORDS = 200_000
+"""Prediction blocks this many records at a time against all the others (bounds memory)."""
 """DuckDB's working memory while linking; beyond it, it spills to a temporary folder."""
 FIELDS = ("first_name", "last_name", "dob", "ssn", "phone", "address", "sex")
 """The comparisons, in the order explanations list them."""
@@ -114,10 +117,8 @@ def comparisons() -> list[cl.CustomComparison | Any]:
         cl.CustomComparison(
             output_column_name="address",
             comparison_levels=[
-                cll.CustomLevel('"zip_l" IS NULL OR "zip_r" IS NULL').configure(is_null_level=True),
-                cll.CustomLevel(
-                    '"street_l" = "street_r" AND "zip_l" = "zip_r"', "Same street address"
-                ),
+                cll.CustomLevel("zip_l IS NULL OR zip_r IS NULL").configure(is_null_level=True),
+                cll.CustomLevel("street_l = street_r AND zip_l = zip_r", "Same street address"),
                 cll.ExactMatchLevel("zip"),
                 cll.ElseLevel(),
             ],
@@ -177,22 +178,42 @@ class Scored:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
 
 
-class LinkageModel:
-    """A Splink linker over one set of records, trained or loaded from JSON."""
+Backend = Literal["duckdb", "spark"]
 
-    def __init__(self, table: pa.Table, model_json: dict[str, Any] | None = None) -> None:
+
+class LinkageModel:
+    """A Splink linker over one set of records, trained or loaded from JSON.
+
+    ``backend="duckdb"`` (the default) links in this process; ``"spark"`` runs the same
+    model on Splink's Spark backend, on ``CORESPOND_SPARK_MASTER`` (``local[2]`` by default,
+    or a cluster's ``spark://host:7077``), for jurisdictions that outgrow one machine.
+    """
+
+    def __init__(
+        self,
+        table: pa.Table,
+        model_json: dict[str, Any] | None = None,
+        *,
+        backend: Backend = "duckdb",
+    ) -> None:
         logging.getLogger("splink").setLevel(logging.ERROR)
+        logging.getLogger("py4j").setLevel(logging.ERROR)
+        self.backend = backend
         self.spill = tempfile.TemporaryDirectory(prefix="corespond-linkage-")
         self.connection = duckdb.connect()
-        self.connection.execute("SET threads TO 2")
-        self.connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-        self.connection.execute(f"SET temp_directory = '{self.spill.name}'")
-        self.connection.execute("SET preserve_insertion_order = false")
-        self.db_api = DuckDBAPI(self.connection)
-        self.connection.register("records_arrow", table)
-        self.connection.execute("CREATE TABLE records AS SELECT * FROM records_arrow")
-        self.connection.unregister("records_arrow")
-        self.frame = self.db_api.register("records")
+        if backend == "spark":
+            self.db_api: Any = _spark_api(self.spill.name)
+            self.frame = self.db_api.register(table, table_name="records")
+        else:
+            self.connection.execute("SET threads TO 2")
+            self.connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+            self.connection.execute(f"SET temp_directory = '{self.spill.name}'")
+            self.connection.execute("SET preserve_insertion_order = false")
+            self.db_api = DuckDBAPI(self.connection)
+            self.connection.register("records_arrow", table)
+            self.connection.execute("CREATE TABLE records AS SELECT * FROM records_arrow")
+            self.connection.unregister("records_arrow")
+            self.frame = self.db_api.register("records")
         self.linker = Linker(self.frame, model_json or settings(), log_level=None)
         self.records = table.num_rows
 
@@ -235,11 +256,19 @@ class LinkageModel:
 
     def predict(self, threshold: float) -> Scored:
         """Every blocked pair scoring at least ``threshold``, strongest first."""
-        frame = self.linker.inference.predict(threshold_match_probability=threshold)
-        columns = self.connection.sql(
-            f"SELECT least(unique_id_l, unique_id_r) AS a, greatest(unique_id_l, unique_id_r) AS b,"
+        chunks = max(1, -(-self.records // PREDICT_CHUNK_RECORDS))
+        frame = self.linker.inference.predict(
+            threshold_match_probability=threshold, num_chunks_left=chunks
+        )
+        select = (
+            "SELECT least(unique_id_l, unique_id_r) AS a, greatest(unique_id_l, unique_id_r) AS b,"
             f" match_probability AS p FROM {frame.physical_name} ORDER BY p DESC, a, b"
-        ).fetchnumpy()
+        )
+        if self.backend == "spark":
+            arrow = self.db_api.spark.sql(select).toArrow()
+            columns = {name: arrow.column(name).to_numpy() for name in ("a", "b", "p")}
+        else:
+            columns = self.connection.sql(select).fetchnumpy()
         frame.drop_table_from_database_and_remove_from_cache()
         return Scored(
             np.asarray(columns["a"], np.int64),
@@ -250,6 +279,25 @@ class LinkageModel:
     def close(self) -> None:
         self.connection.close()
         self.spill.cleanup()
+
+
+def _spark_api(scratch: str) -> Any:
+    """Splink's Spark backend on ``CORESPOND_SPARK_MASTER``, with its similarity functions."""
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import SparkAPI, similarity_jar_location
+
+    spark = (
+        SparkSession.builder.master(get_settings().spark_master)
+        .appName("corespond-linkage")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.enabled", "false")
+        .config("spark.local.dir", scratch)
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setCheckpointDir(scratch)
+    return SparkAPI(spark_session=spark, break_lineage_method="parquet")
 
 
 def with_floors(model: dict[str, Any]) -> dict[str, Any]:

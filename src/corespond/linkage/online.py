@@ -211,26 +211,11 @@ def decide(
     best = pair.probability
     if best < link_threshold:
         return MatchResult("review", person, best, candidates, "below the link threshold")
-    strong = [r for p, r, _ in scored if p.probability >= link_threshold]
-    ambiguity = _ambiguous(query, strong)
-    if ambiguity:
-        return MatchResult("review", person, best, candidates, f"held apart: {ambiguity}")
-    matched = {r.unique_id for r in strong}
+    matched = {r.unique_id for p, r, _ in scored if p.probability >= link_threshold}
     conflict = _conflict(query, members(person), matched)
     if conflict:
         return MatchResult("review", person, best, candidates, f"held apart: {conflict}")
     return MatchResult("linked", person, best, candidates, "")
-
-
-def _ambiguous(query: Features, strong: list[Features]) -> str | None:
-    """As the batch clustering: a query matching two people who cannot be one joins neither."""
-    ssns = {r.ssn for r in strong if r.ssn}
-    if not query.ssn and len(ssns) > 1:
-        return "it matches people with different SSNs"
-    dobs = sorted({r.dob for r in strong if r.dob})
-    if not query.dob and any(not dobs_compatible(x, y) for x in dobs for y in dobs if x < y):
-        return "it matches people born on different dates"
-    return None
 
 
 def _conflict(query: Features, members: list[Features], matched: set[int]) -> str | None:

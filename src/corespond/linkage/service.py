@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.config import get_settings
 from corespond.linkage import repository
-from corespond.linkage.cluster import Clusters, cluster
+from corespond.linkage.cluster import Clusters, cluster, collapse
 from corespond.linkage.features import Features, features
 from corespond.linkage.matcher import term_frequencies
-from corespond.linkage.model import LinkageModel, to_table
+from corespond.linkage.model import Backend, LinkageModel, to_table
 from corespond.linkage.online import match_keys
 from corespond.linkage.schemas import LinkageSummary
 from corespond.linkage.stable import Assignment, assign
@@ -43,8 +43,10 @@ def run(
     progress: Progress | None = None,
     link_threshold: float | None = None,
     review_threshold: float | None = None,
+    backend: Backend = "duckdb",
 ) -> LinkageSummary:
-    """Link every person record in the store, in ``session``'s transaction."""
+    """Link every person record in the store, in ``session``'s transaction (``backend``:
+    where Splink scores the pairs; clustering and writing are the same either way)."""
     started = time.perf_counter()
     settings = get_settings()
     link_at = link_threshold if link_threshold is not None else settings.link_threshold
@@ -64,18 +66,21 @@ def run(
 
     clusters = Clusters(of={})
     pairs_scored = 0
+    decisions = repository.decisions(session)
+    ruled = {record for a, b, _ in decisions for record in (a, b)}
+    representatives, duplicates = collapse(linkable, keep=ruled)
     if linkable:
         model, ledger.model_version = _model(
-            session, linkable, retrain=retrain, run_id=ledger.id, step=step
-        )
+            session, representatives, retrain=retrain, run_id=ledger.id, step=step,
+            backend=backend,
+        )  # fmt: skip
         step("scoring pairs")
         pairs = model.predict(review_at)
         model.close()
         pairs_scored = len(pairs)
         step("clustering")
-        decisions = repository.decisions(session)
         clusters = cluster(
-            linkable,
+            representatives,
             pairs,
             link_threshold=link_at,
             review_threshold=review_at,
@@ -84,8 +89,9 @@ def run(
             decided=repository.decided_review_pairs(session)
             | {(min(a, b), max(a, b)) for a, b, _ in decisions},
         )
+        clusters.add_duplicates(duplicates)
     step("indexing for real-time matching")
-    repository.replace_name_frequencies(session, term_frequencies(linkable))
+    repository.replace_name_frequencies(session, term_frequencies(representatives))
     repository.replace_match_keys(
         session, ((record.unique_id, key) for record in linkable for key in match_keys(record))
     )
@@ -137,20 +143,28 @@ def run(
 
 
 def _model(
-    session: Session, linkable: list[Features], *, retrain: bool, run_id: int, step: Progress
+    session: Session,
+    linkable: list[Features],
+    *,
+    retrain: bool,
+    run_id: int,
+    step: Progress,
+    backend: Backend,
 ) -> tuple[LinkageModel, int]:
     """The latest stored model over these records, or a newly trained (and stored) one."""
     table = to_table(linkable)
     stored = None if retrain else repository.latest_model(session)
     if stored is not None:
-        return LinkageModel(table, json.loads(stored.settings_json)), stored.version
+        return LinkageModel(
+            table, json.loads(stored.settings_json), backend=backend
+        ), stored.version
     if len(linkable) < MIN_TRAINING_RECORDS:
         raise LinkageError(
             f"{len(linkable)} linkable person records are too few to train a linkage model "
             f"(at least {MIN_TRAINING_RECORDS}); import more records first"
         )
     step("training the model")
-    model = LinkageModel(table)
+    model = LinkageModel(table, backend=backend)
     model.train()
     version = repository.next_model_version(session)
     session.add(
