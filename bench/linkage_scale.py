@@ -41,7 +41,7 @@ def run_ours(count: int) -> dict[str, float]:
     from corespond.config import get_settings
     from corespond.linkage.cluster import cluster, collapse
     from corespond.linkage.features import features
-    from corespond.linkage.model import LinkageModel, to_table
+    from corespond.linkage.model import LinkageModel, prior_from, to_table
     from linkage_data import records
 
     data = list(records(count))
@@ -52,7 +52,7 @@ def run_ours(count: int) -> dict[str, float]:
     linkable = [record for record in found if record.unlinkable is None]
     representatives, duplicates = collapse(linkable)
     model = LinkageModel(to_table(representatives))
-    model.train()
+    model.train(prior=prior_from(linkable) or None)
     settings = get_settings()
     pairs = model.predict(settings.review_threshold)
     model.close()

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from corespond.audit import immutability
 from corespond.config import get_settings
 from corespond.db import migrate
 from corespond.db.engine import get_engine, reset_engine
@@ -59,11 +60,20 @@ def clear_store(store: Engine) -> Callable[[], None]:
 
 
 def empty_store(engine: Engine) -> None:
-    """Delete every row (TRUNCATE on PostgreSQL, where row-by-row deletes are slow)."""
+    """Delete every row (TRUNCATE on PostgreSQL, where row-by-row deletes are slow).
+
+    The audit tables refuse deletes by trigger: the fixture sets the triggers aside, as only a
+    database owner could, and puts them back.
+    """
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
             names = ", ".join(table.name for table in Base.metadata.sorted_tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             return
+        for statement in immutability.drop_statements("sqlite"):
+            connection.execute(text(statement))
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+        for statement in immutability.create_statements("sqlite"):
+            connection.execute(text(statement))

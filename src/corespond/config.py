@@ -20,6 +20,7 @@ class Mode(StrEnum):
 # Development-only keys: public, and refused in production (see ``Settings.refuse_dev_keys``).
 DEV_FIELD_KEY = base64.b64encode(b"corespond-dev-field-key-32bytes!").decode()
 DEV_BLIND_INDEX_KEY = base64.b64encode(b"corespond-dev-blind-index-key-32").decode()
+DEV_AUDIT_SIGNING_KEY = base64.b64encode(b"corespond-dev-audit-signing-key!").decode()
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     """Match probability at or above which two person records are linked into one person."""
     review_threshold: float = Field(default=0.2, gt=0, lt=1)
     """Pairs scoring from here up to the link threshold go to a data steward's review queue."""
+    audit_signing_key: str = DEV_AUDIT_SIGNING_KEY
+    """Base64 of a 32-byte Ed25519 seed that signs audit checkpoints; keep it off the database
+    host (a secret store). ``openssl rand -base64 32`` makes one."""
+    audit_checkpoint_every: int = Field(default=1000, ge=0)
+    """Sign the audit chain's head every this many events (0: only on demand)."""
     spark_master: str = "local[2]"
     """Where ``--backend spark`` linkage runs: ``local[N]``, or a cluster's ``spark://host:7077``."""
 
@@ -71,13 +77,15 @@ class Settings(BaseSettings):
         if self.mode is Mode.PRODUCTION and (
             self.field_encryption_key == DEV_FIELD_KEY
             or self.blind_index_key == DEV_BLIND_INDEX_KEY
+            or self.audit_signing_key == DEV_AUDIT_SIGNING_KEY
         ):
             raise ValueError(
                 "production mode refuses the development keys: set "
-                "CORESPOND_FIELD_ENCRYPTION_KEY and CORESPOND_BLIND_INDEX_KEY "
+                "CORESPOND_FIELD_ENCRYPTION_KEY, CORESPOND_BLIND_INDEX_KEY and "
+                "CORESPOND_AUDIT_SIGNING_KEY "
                 "(base64 of 32 random bytes each, e.g. `openssl rand -base64 32`)"
             )
-        for name in ("field_encryption_key", "blind_index_key"):
+        for name in ("field_encryption_key", "blind_index_key", "audit_signing_key"):
             try:
                 raw = base64.b64decode(getattr(self, name), validate=True)
             except ValueError:

@@ -16,7 +16,7 @@ from pathlib import Path
 from corespond.crypto import FieldCipher, ssn_status
 from corespond.linkage.cluster import cluster, collapse
 from corespond.linkage.features import Identity, features
-from corespond.linkage.model import Backend, LinkageModel, to_table
+from corespond.linkage.model import Backend, LinkageModel, prior_from, to_table
 from corespond.sources.parse import FieldError, digits, parse_date
 
 COLUMNS = (
@@ -60,7 +60,7 @@ def link_csv(
     linkable = [record for record in records if record.unlinkable is None]
     representatives, duplicates = collapse(linkable)
     model = LinkageModel(to_table(representatives), backend=backend)
-    model.train()
+    model.train(prior=prior_from(linkable) or None)
     pairs = model.predict(review_threshold)
     model.close()
     clusters = cluster(

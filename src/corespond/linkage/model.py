@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import tempfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,6 +30,9 @@ from corespond.linkage.features import Features
 
 SEED = 20261129
 U_SAMPLE_PAIRS = 2_000_000
+PRIOR_RULES = (("ssn",), ("first_name", "last_name", "dob"))
+PRIOR_RECALL = 0.7
+"""Share of true matches the prior's rules are assumed to find."""
 DUCKDB_MEMORY = "1500MB"
 PREDICT_CHUNK_RECORDS = 200_000
 """Prediction blocks this many records at a time against all the others (bounds memory)."""
@@ -217,19 +221,25 @@ class LinkageModel:
         self.linker = Linker(self.frame, model_json or settings(), log_level=None)
         self.records = table.num_rows
 
-    def train(self) -> list[str]:
+    def train(self, prior: float | None = None) -> list[str]:
         """Estimate the model's parameters from the records themselves (no labels).
+
+        ``prior``: the chance that two random records match, when the records given here are
+        representatives of more (``cluster.collapse``): see ``prior_from``.
 
         Returns the training passes that found no pairs to learn from (a file where no SSN
         repeats, say); the other passes train those fields, and what none trains keeps a
         cautious default (``with_floors``).
         """
         skipped = []
-        with contextlib.suppress(SplinkException):  # no such pairs: handled just below
-            self.linker.training.estimate_probability_two_random_records_match(
-                [block_on("ssn"), block_on("first_name", "last_name", "dob")], recall=0.7
-            )
+        if prior is None:
+            with contextlib.suppress(SplinkException):  # no such pairs: handled just below
+                self.linker.training.estimate_probability_two_random_records_match(
+                    [block_on(*rule) for rule in PRIOR_RULES], recall=PRIOR_RECALL
+                )
         model = self.to_json()
+        if prior is not None:
+            model["probability_two_random_records_match"] = prior
         if (model.get("probability_two_random_records_match") or 0) <= PRIOR_RANGE[0]:
             # No pair agrees on SSN, or on name and date of birth: assume each record has
             # about one other record of the same person.
@@ -323,6 +333,27 @@ def with_floors(model: dict[str, Any]) -> dict[str, Any]:
             level["m_probability"] *= (1 - disagree) / rest if rest else 0
         levels[-1]["m_probability"] = disagree
     return model
+
+
+def prior_from(records: list[Features]) -> float:
+    """The chance that two random records match, estimated as Splink does (pairs agreeing on
+    SSN, or on name and date of birth, over an assumed recall) but over every record.
+
+    Estimated on the collapsed representatives instead, it would fall with every duplicate
+    removed, and records that carry only a name would stop linking to anyone.
+    """
+
+    def pairs(keys: Iterable[tuple[object, ...]]) -> int:
+        return sum(n * (n - 1) // 2 for n in Counter(keys).values())
+
+    ssn = [(r.ssn,) for r in records if r.ssn]
+    named = [(r.first_name, r.last_name, r.dob) for r in records
+             if r.first_name and r.last_name and r.dob]  # fmt: skip
+    both = [(r.ssn, r.first_name, r.last_name, r.dob) for r in records
+            if r.ssn and r.first_name and r.last_name and r.dob]  # fmt: skip
+    agreeing = pairs(ssn) + pairs(named) - pairs(both)
+    total = len(records) * (len(records) - 1) // 2
+    return agreeing / PRIOR_RECALL / total if total and agreeing else 0.0
 
 
 class Pair:

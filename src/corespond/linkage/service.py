@@ -20,7 +20,7 @@ from corespond.linkage import repository
 from corespond.linkage.cluster import Clusters, cluster, collapse
 from corespond.linkage.features import Features, features
 from corespond.linkage.matcher import term_frequencies
-from corespond.linkage.model import Backend, LinkageModel, to_table
+from corespond.linkage.model import Backend, LinkageModel, prior_from, to_table
 from corespond.linkage.online import match_keys
 from corespond.linkage.schemas import LinkageSummary
 from corespond.linkage.stable import Assignment, assign
@@ -72,7 +72,7 @@ def run(
     if linkable:
         model, ledger.model_version = _model(
             session, representatives, retrain=retrain, run_id=ledger.id, step=step,
-            backend=backend,
+            backend=backend, prior=prior_from(linkable),
         )  # fmt: skip
         step("scoring pairs")
         pairs = model.predict(review_at)
@@ -150,6 +150,7 @@ def _model(
     run_id: int,
     step: Progress,
     backend: Backend,
+    prior: float,
 ) -> tuple[LinkageModel, int]:
     """The latest stored model over these records, or a newly trained (and stored) one."""
     table = to_table(linkable)
@@ -165,7 +166,7 @@ def _model(
         )
     step("training the model")
     model = LinkageModel(table, backend=backend)
-    model.train()
+    model.train(prior=prior or None)
     version = repository.next_model_version(session)
     session.add(
         models.LinkageModel(

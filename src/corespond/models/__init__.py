@@ -1,6 +1,7 @@
 """ORM tables, one module per aggregate. Importing this package registers them all."""
 
 from corespond.models.agency import Agency, Beat, Program, SourceSystem
+from corespond.models.audit import AuditCheckpoint, AuditEvent
 from corespond.models.base import Base
 from corespond.models.call import CallForService, CallPerson, UnitResponse
 from corespond.models.casework import CareTeamContact, CaseNote, Caution, Referral, ResponsePlan
@@ -24,6 +25,8 @@ from corespond.models.place import Place
 __all__ = [
     "Agency",
     "Arrest",
+    "AuditCheckpoint",
+    "AuditEvent",
     "Base",
     "Beat",
     "CallForService",

@@ -1,0 +1,202 @@
+"""Appending to the hash-chained audit log, signing its head, and verifying it.
+
+Each event's hash is SHA-256 over the previous event's hash and the event's canonical JSON
+(sorted keys, no spaces, UTC timestamps to the microsecond), its place in the chain included.
+Appends are serialized (an advisory lock on PostgreSQL; SQLite's single writer), so concurrent
+writers still make one unbroken chain. The chain alone cannot catch someone who rewrites it
+from the start or cuts off its tail; signed checkpoints of the head can, with a key the
+database never holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from corespond.audit.signing import Signer, verify_signature
+from corespond.config import get_settings
+from corespond.models import AuditCheckpoint, AuditEvent
+from corespond.models.base import utcnow
+
+GENESIS = "0" * 64
+"""The previous hash of the first event."""
+LOCK_KEY = 0x636F7265  # "core": the PostgreSQL advisory lock that serializes appends
+CHUNK = 5_000
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    actor: str = "system",
+    outcome: str = "success",
+    agency_id: int | None = None,
+    person_id: int | None = None,
+    categories: Iterable[str] = (),
+    purpose: str | None = None,
+    legal_basis: str | None = None,
+    recipient_agency_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append an event in ``session``'s transaction: it commits, or rolls back, with the work
+    it records. Use a writing session (``unit_of_work``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    event = AuditEvent(
+        seq=(head.seq + 1) if head else 1,
+        at=utcnow(),
+        actor=actor,
+        agency_id=agency_id,
+        action=action,
+        outcome=outcome,
+        person_id=person_id,
+        categories=",".join(sorted(set(categories))) or None,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        recipient_agency_id=recipient_agency_id,
+        detail=json.dumps(detail, sort_keys=True, separators=(",", ":")) if detail else None,
+        prev_hash=head.hash if head else GENESIS,
+    )
+    event.hash = event_hash(event)
+    session.add(event)
+    session.flush()
+    every = get_settings().audit_checkpoint_every
+    if every and event.seq % every == 0:
+        checkpoint(session)
+    return event
+
+
+def event_hash(event: AuditEvent) -> str:
+    payload = {
+        "seq": event.seq,
+        "at": _timestamp(event.at),
+        "actor": event.actor,
+        "agency_id": event.agency_id,
+        "action": event.action,
+        "outcome": event.outcome,
+        "person_id": event.person_id,
+        "categories": event.categories,
+        "purpose": event.purpose,
+        "legal_basis": event.legal_basis,
+        "recipient_agency_id": event.recipient_agency_id,
+        "detail": event.detail,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
+
+
+def checkpoint(session: Session) -> AuditCheckpoint | None:
+    """Sign the chain's head now (None when the log is empty)."""
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    if head is None:
+        return None
+    signer = Signer.from_settings()
+    signed_at = utcnow()
+    mark = AuditCheckpoint(
+        seq=head.seq,
+        hash=head.hash,
+        signed_at=signed_at,
+        public_key=signer.public_key_hex,
+        signature=signer.sign(checkpoint_message(head.seq, head.hash, signed_at)),
+    )
+    session.add(mark)
+    session.flush()
+    return mark
+
+
+def checkpoint_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
+    return f"corespond-audit|{seq}|{head_hash}|{_timestamp(signed_at)}".encode()
+
+
+@dataclass
+class Verification:
+    events: int
+    checkpoints: int
+    problem: str | None = None
+    """The first thing found wrong, in words; None when the log is intact."""
+    seq: int | None = None
+    """Where: the place in the chain of the first event found wrong."""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(session: Session, *, public_key_hex: str | None = None) -> Verification:
+    """Walk the chain from the start; report the first altered, deleted, inserted or reordered
+    event, and a tail cut off before the last signed checkpoint.
+
+    Checkpoints must carry a valid signature by ``public_key_hex`` (by default, the key of the
+    configured signing key): a checkpoint the attacker signed with another key proves nothing.
+    """
+    trusted = public_key_hex or Signer.from_settings().public_key_hex
+    marks = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)))
+    for mark in marks:
+        message = checkpoint_message(mark.seq, mark.hash, mark.signed_at)
+        if mark.public_key != trusted or not verify_signature(trusted, message, mark.signature):
+            return Verification(
+                0, len(marks), f"checkpoint {mark.id} is not signed by the audit key", mark.seq
+            )
+    signed = {mark.seq: mark.hash for mark in marks}
+    expected_seq, previous, count = 1, GENESIS, 0
+    last_seq = 0
+    while True:
+        events = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.seq >= expected_seq)
+                .order_by(AuditEvent.seq)
+                .limit(CHUNK)
+            )
+        )
+        if not events:
+            break
+        for event in events:
+            problem = _check(event, expected_seq, previous)
+            if problem:
+                return Verification(count, len(marks), problem, expected_seq)
+            if event.seq in signed and signed[event.seq] != event.hash:
+                problem = f"event {event.seq} differs from its signed checkpoint: chain rewritten"
+                return Verification(count, len(marks), problem, event.seq)
+            previous, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
+            count += 1
+    if marks and last_seq < marks[-1].seq:
+        return Verification(
+            count, len(marks),
+            f"the log ends at event {last_seq}, but a signed checkpoint covers up to event "
+            f"{marks[-1].seq}: events {last_seq + 1}-{marks[-1].seq} were removed",
+            last_seq + 1,
+        )  # fmt: skip
+    return Verification(count, len(marks))
+
+
+def _check(event: AuditEvent, expected_seq: int, previous: str) -> str | None:
+    if event.seq != expected_seq:
+        return (
+            f"event {expected_seq} is missing (the next is {event.seq}): "
+            f"{event.seq - expected_seq} event(s) deleted"
+        )
+    if event.prev_hash != previous:
+        return (
+            f"event {event.seq} does not follow event {event.seq - 1}: "
+            "inserted, reordered or replaced"
+        )
+    if event_hash(event) != event.hash:
+        return f"event {event.seq} was altered after it was written"
+    return None
+
+
+def _timestamp(value: datetime) -> str:
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds")
