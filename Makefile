@@ -36,10 +36,12 @@ demo-data: demo-city  ## Build the demo city, import it into a fresh var/demo.db
 	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond db upgrade
 	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond ingest $(DEMO)
 	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond link run
+	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond demo users
 
 demo: demo-data  ## Set up everything, build and import the demo city, serve it at http://$(HOST):$(PORT)
 	@echo
 	@echo "  corespond demo: http://$(HOST):$(PORT)   (stop with Ctrl+C)"
+	@echo "  sign in as a demo user above; the code: CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond demo code demo-data-steward"
 	@echo
 	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond serve --host $(HOST) --port $(PORT)
 

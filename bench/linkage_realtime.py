@@ -111,7 +111,7 @@ def splink_between(queries: list, stored: list) -> None:  # type: ignore[type-ar
         result = linker.inference.predict_between(
             frame, model.frame, threshold_match_probability=0.2
         )
-        result.as_record_dict()
+        result.as_record_list()
         latencies.append(time.perf_counter() - began)
     report("Splink predict_between", latencies)
     model.close()

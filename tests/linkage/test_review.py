@@ -15,6 +15,7 @@ from corespond.db.engine import session_factory, unit_of_work
 from corespond.demo.city import CityParams, build_city
 from corespond.linkage import repository, service
 from corespond.web.app import create_app
+from support.auth import csrf, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def client(store: Engine, city: Path) -> TestClient:
         app, ["link", "run", "--threshold", "0.999", "--review-threshold", "0.3"]
     )
     assert linked.exit_code == 0, linked.output
-    return TestClient(create_app())
+    return sign_in(TestClient(create_app()), "steward", "data_steward")
 
 
 def open_pairs() -> list[models.MatchReview]:
@@ -55,7 +56,10 @@ def test_review_page_shows_pairs_side_by_side_with_the_waterfall(client: TestCli
 def test_accepting_a_pair_merges_now_and_survives_a_rerun(client: TestClient) -> None:
     pair = next(p for p in open_pairs() if p.reason == "below the link threshold")
 
-    answer = client.post(f"/review/{pair.id}", data={"verdict": "same", "note": "same tattoo"})
+    token = csrf(client)
+    answer = client.post(
+        f"/review/{pair.id}", data={"verdict": "same", "note": "same tattoo", "csrf_token": token}
+    )
 
     assert answer.status_code == 200  # followed the redirect back to the queue
     with session_factory()() as session:
@@ -66,7 +70,11 @@ def test_accepting_a_pair_merges_now_and_survives_a_rerun(client: TestClient) ->
     with session_factory()() as session:
         again = repository.persons_of(session, [pair.record_a_id, pair.record_b_id])
     assert again[pair.record_a_id] == again[pair.record_b_id]
-    assert client.post(f"/review/{pair.id}", data={"verdict": "different"}).status_code == 409
+    again = client.post(f"/review/{pair.id}", data={"verdict": "different", "csrf_token": token})
+    assert again.status_code == 409
+    with session_factory()() as session:
+        decided_by = session.scalars(select(models.LinkageDecision.decided_by)).all()
+    assert decided_by and all(who.startswith("user:") for who in decided_by)
 
 
 def test_splitting_a_person_keeps_the_records_apart_in_later_runs(client: TestClient) -> None:
@@ -79,8 +87,11 @@ def test_splitting_a_person_keeps_the_records_apart_in_later_runs(client: TestCl
 
     page = client.get(f"/linkage/persons/{person}")
     assert page.status_code == 200 and "Split the ticked records off" in page.text
+    token = csrf(client)
     answer = client.post(
-        f"/linkage/persons/{person}/split", data={"records": [records[0]]}, follow_redirects=False
+        f"/linkage/persons/{person}/split",
+        data={"records": [records[0]], "csrf_token": token},
+        follow_redirects=False,
     )
 
     assert answer.status_code == 303
@@ -92,11 +103,14 @@ def test_splitting_a_person_keeps_the_records_apart_in_later_runs(client: TestCl
     assert now[records[0]] != now[records[1]]
     assert now[records[1]] == person and new != person
     everything = [r for r, p in now.items() if p == person]
-    refused = client.post(f"/linkage/persons/{person}/split", data={"records": everything})
+    refused = client.post(
+        f"/linkage/persons/{person}/split", data={"records": everything, "csrf_token": token}
+    )
     assert refused.status_code == 409  # not all of a person's records
 
 
 def test_the_api_lists_decides_explains_and_matches(client: TestClient) -> None:
+    client.headers["X-CSRF-Token"] = csrf(client)
     pairs = client.get("/api/v1/linkage/review", params={"limit": 5}).json()
     assert pairs and set(pairs[0]["explanation"]["fields"]) >= {"first_name", "dob"}
 

@@ -12,6 +12,7 @@ from corespond.db.engine import unit_of_work
 from corespond.ingest import service
 from corespond.sources.plan import plan_exports
 from corespond.web.app import create_app
+from support.auth import sign_in
 
 ZONE = "America/Los_Angeles"
 """Where the test exports' wall-clock times are (the settings' default zone)."""
@@ -32,7 +33,7 @@ def client(store: Engine, tmp_path: Path) -> TestClient:
     for task in plan_exports([cad], source="Web CAD", default_timezone=ZONE):
         with unit_of_work() as session:
             service.run(session, task)
-    return TestClient(create_app())
+    return sign_in(TestClient(create_app()), "steward", "data_steward")
 
 
 def test_sources_page_lists_runs_with_counts(client: TestClient) -> None:
@@ -98,7 +99,7 @@ def test_quarantine_page_withholds_ssns(store: Engine, tmp_path: Path) -> None:
         with unit_of_work() as session:
             service.run(session, task)
 
-    page = TestClient(create_app()).get("/quarantine")
+    page = sign_in(TestClient(create_app()), "steward").get("/quarantine")
 
     assert "Quillon" in page.text and "Date of Birth" in page.text
     assert "123-45-6780" not in page.text and "[SSN withheld]" in page.text
@@ -116,6 +117,10 @@ def test_the_same_block_in_two_beats_keeps_each_calls_beat(store: Engine, tmp_pa
         with unit_of_work() as session:
             service.run(session, task)
 
-    south = TestClient(create_app()).get("/api/v1/calls", params={"beat": "S1"}).json()
+    south = (
+        sign_in(TestClient(create_app()), "steward")
+        .get("/api/v1/calls", params={"beat": "S1"})
+        .json()
+    )
 
     assert [call["event_number"] for call in south["items"]] == ["E-2"]

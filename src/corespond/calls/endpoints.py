@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from corespond.calls.repository import CallFilter, count_calls, search_calls
 from corespond.calls.schemas import CallPage, CallRead
-from corespond.web.dependencies import DbSession
+from corespond.web.dependencies import DbSession, csrf_guard, requires
 
-router = APIRouter(tags=["calls"])
+router = APIRouter(
+    tags=["calls"], dependencies=[Depends(csrf_guard), Depends(requires(scope="calls:read"))]
+)
 
 
 @router.get("/calls", response_model=CallPage)

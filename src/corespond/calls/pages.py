@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from corespond.calls.repository import CallFilter, count_calls, search_calls
-from corespond.web.dependencies import DbSession
+from corespond.web.dependencies import DbSession, csrf_guard, requires
 from corespond.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(
+    include_in_schema=False,
+    default_response_class=HTMLResponse,
+    dependencies=[Depends(csrf_guard), Depends(requires())],
+)
 PAGE_SIZE = 50
 
 

@@ -53,3 +53,54 @@ def city(
         summary = build_city(params, out, progress=progress)
     Console().print(f"[green]City written to {out}[/]")
     Console().print(summary)
+
+
+@app.command()
+def users() -> None:
+    """Create one user per role with public demo credentials, and print them (demo mode only).
+
+    Each needs a TOTP code too: `corespond demo code USERNAME` prints the current one, or add
+    the printed secret to an authenticator app.
+    """
+    from rich.table import Table
+
+    from corespond.access.demo_users import NotDemoMode, seed
+    from corespond.db.engine import unit_of_work
+
+    try:
+        with unit_of_work() as session:
+            made = seed(session)
+    except NotDemoMode as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    table = Table(title="Demo users (public credentials: demo mode only)")
+    for column in ("username", "role", "agency", "password", "TOTP secret"):
+        table.add_column(column)
+    for user in made:
+        table.add_row(
+            user.username, user.role.value, user.agency or "", user.password, user.totp_secret
+        )
+    Console().print(table)
+    Console().print("Current code for a user: corespond demo code USERNAME")
+
+
+@app.command()
+def code(username: str) -> None:
+    """Print a demo user's current TOTP code (demo mode only)."""
+    from corespond.access import users as accounts
+    from corespond.config import Mode, get_settings
+    from corespond.db.engine import session_factory
+
+    if get_settings().mode is not Mode.DEMO:
+        Console(stderr=True).print("[red]error:[/] demo codes are shown only in demo mode")
+        raise typer.Exit(2)
+    with session_factory()() as session:
+        try:
+            user = accounts.get_user(session, username)
+        except accounts.UserError as exc:
+            Console(stderr=True).print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+        if not user.username.startswith("demo-"):
+            Console(stderr=True).print("[red]error:[/] only demo users' codes are shown")
+            raise typer.Exit(2)
+        typer.echo(accounts.current_code(user))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from corespond.cli import audit, db, demo, ingest, link, serve
+from corespond.cli import audit, db, demo, ingest, link, serve, users
 
 app = typer.Typer(
     name="corespond",
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(link.app, name="link")
+app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(demo.app, name="demo")
 app.command("serve")(serve.serve)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from corespond.access.roles import Role
 from corespond.ingest import repository
 from corespond.schemas import UtcDatetime
-from corespond.web.dependencies import DbSession
+from corespond.web.dependencies import DbSession, csrf_guard, requires
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(
+    tags=["ingest"],
+    dependencies=[
+        Depends(csrf_guard),
+        Depends(requires(Role.DATA_STEWARD, Role.AGENCY_ADMIN, Role.AUDITOR, scope="ingest:read")),
+    ],
+)
 
 
 class IngestRunRead(BaseModel):

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from corespond.access.roles import Role
 from corespond.ingest import repository, service
 from corespond.ingest.masking import mask_identifiers
-from corespond.web.dependencies import DbSession
+from corespond.web.dependencies import DbSession, csrf_guard, requires
 from corespond.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(
+    include_in_schema=False,
+    default_response_class=HTMLResponse,
+    dependencies=[
+        Depends(csrf_guard),
+        Depends(requires(Role.DATA_STEWARD, Role.AGENCY_ADMIN, Role.AUDITOR)),
+    ],
+)
 PAGE_SIZE = 100
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.audit.chain import record
 from corespond.config import get_settings
 from corespond.crypto import FieldCipher
 from corespond.ingest import repository
@@ -80,6 +81,12 @@ def run(
         models.IngestFile(ingest_run_id=ledger.id, **counts.model_dump())
         for counts in summary.files
     )
+    record(
+        session, action="ingest.run",
+        detail={"run": ledger.id, "source": task.source, "format": task.format,
+                "read": summary.read, "stored": summary.stored,
+                "quarantined": summary.quarantined},
+    )  # fmt: skip
     return summary
 
 

@@ -1,24 +1,32 @@
-"""JSON API: the review queue, stewards' decisions, a person's records, and real-time matching.
-
-Until sign-in arrives (the access issue), decisions are recorded as made by "api steward".
-"""
+"""JSON API: the review queue, stewards' decisions, a person's records, and real-time matching."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from corespond.access.roles import Role
 from corespond.db.engine import unit_of_work
 from corespond.linkage import review
 from corespond.linkage.features import Identity
 from corespond.linkage.matcher import NoModel, OnlineMatcher
-from corespond.web.dependencies import DbSession
+from corespond.web.dependencies import DbSession, Principal, csrf_guard, requires
 
-router = APIRouter(prefix="/linkage", tags=["linkage"])
-API_STEWARD = "api steward"
+router = APIRouter(prefix="/linkage", tags=["linkage"], dependencies=[Depends(csrf_guard)])
+Steward = Annotated[Principal, Depends(requires(Role.DATA_STEWARD, scope="linkage:read"))]
+Reviewer = Annotated[Principal, Depends(requires(Role.DATA_STEWARD, scope="linkage:review"))]
+Matcher = Annotated[
+    Principal,
+    Depends(
+        requires(
+            Role.DISPATCHER, Role.OFFICER, Role.CLINICIAN, Role.CASEWORKER, Role.EMS,
+            Role.DATA_STEWARD, scope="linkage:read",
+        )
+    ),
+]  # fmt: skip
 
 
 class ReviewPairRead(BaseModel):
@@ -73,6 +81,7 @@ class MatchRead(BaseModel):
 
 @router.get("/review", response_model=list[ReviewPairRead])
 def list_review(
+    principal: Steward,
     session: DbSession,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
@@ -92,17 +101,21 @@ def list_review(
 
 
 @router.post("/review/{review_id}/decision", status_code=204)
-def decide(review_id: int, decision: DecisionIn) -> None:
+def decide(principal: Reviewer, review_id: int, decision: DecisionIn) -> None:
     """Same (merge their persons now) or different (keep apart); pinned for later runs."""
     try:
         with unit_of_work() as session:
-            review.decide(session, review_id, decision.verdict, by=API_STEWARD, note=decision.note)
+            review.decide(
+                session, review_id, decision.verdict, by=principal.actor, note=decision.note
+            )
     except review.ReviewError as exc:
         raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/persons/{person_id}/records", response_model=list[LinkedRecordRead])
-def person_records(session: DbSession, person_id: int) -> list[LinkedRecordRead]:
+def person_records(
+    principal: Steward, session: DbSession, person_id: int
+) -> list[LinkedRecordRead]:
     """A person's records, each with the explanation of its link."""
     records = review.person_records(session, person_id)
     if not records:
@@ -121,7 +134,7 @@ def person_records(session: DbSession, person_id: int) -> list[LinkedRecordRead]
 
 
 @router.post("/match", response_model=MatchRead)
-def match(session: DbSession, identity: MatchIn) -> MatchRead:
+def match(principal: Matcher, session: DbSession, identity: MatchIn) -> MatchRead:
     """Who is this? Linked, needs review or new person, with the top candidates."""
     try:
         matcher = OnlineMatcher(session)

@@ -1,25 +1,26 @@
-"""Pages for data stewards: the review queue, and a person's records with their explanations.
-
-Until sign-in arrives (the access issue), decisions are recorded as made by "web steward".
-"""
+"""Pages for data stewards: the review queue, and a person's records with their explanations."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
+from corespond.access.roles import Role
 from corespond.db.engine import unit_of_work
 from corespond.linkage import review
 from corespond.linkage.model import FIELDS
-from corespond.web.dependencies import DbSession
+from corespond.web.dependencies import DbSession, SignedIn, csrf_guard, requires
 from corespond.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(
+    include_in_schema=False,
+    default_response_class=HTMLResponse,
+    dependencies=[Depends(csrf_guard), Depends(requires(Role.DATA_STEWARD))],
+)
 PAGE_SIZE = 20
-WEB_STEWARD = "web steward"
 
 
 @router.get("/review")
@@ -41,13 +42,14 @@ def review_page(request: Request, session: DbSession, page: int = 1) -> Response
 
 @router.post("/review/{review_id}")
 def decide_page(
+    principal: SignedIn,
     review_id: int,
     verdict: Annotated[Literal["same", "different"], Form()],
     note: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     try:
         with unit_of_work() as session:
-            review.decide(session, review_id, verdict, by=WEB_STEWARD, note=note or None)
+            review.decide(session, review_id, verdict, by=principal.actor, note=note or None)
     except review.ReviewError as exc:
         raise HTTPException(409, str(exc)) from None
     return RedirectResponse("/review", status_code=303)
@@ -66,10 +68,12 @@ def person_records_page(request: Request, session: DbSession, person_id: int) ->
 
 
 @router.post("/linkage/persons/{person_id}/split")
-def split_page(person_id: int, records: Annotated[list[int], Form()]) -> Response:
+def split_page(
+    principal: SignedIn, person_id: int, records: Annotated[list[int], Form()]
+) -> Response:
     try:
         with unit_of_work() as session:
-            new = review.split(session, person_id, records, by=WEB_STEWARD)
+            new = review.split(session, person_id, records, by=principal.actor)
     except review.ReviewError as exc:
         raise HTTPException(409, str(exc)) from None
     return RedirectResponse(f"/linkage/persons/{new}", status_code=303)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.audit.chain import record
 from corespond.linkage import repository
 from corespond.linkage.matcher import explain, load_scorer
 from corespond.models.base import utcnow
@@ -85,6 +86,11 @@ def decide(
         raise ReviewError(f"review pair {review_id} was already decided ({review.status})")
     pin(session, review.record_a_id, review.record_b_id, verdict, by=by, note=note)
     review.status = verdict
+    record(
+        session, action="linkage.review_decided", actor=by,
+        detail={"review": review_id, "verdict": verdict,
+                "records": [review.record_a_id, review.record_b_id]},
+    )  # fmt: skip
     if verdict == "same":
         persons = repository.persons_of(session, [review.record_a_id, review.record_b_id])
         keep, absorb = persons.get(review.record_a_id), persons.get(review.record_b_id)
@@ -147,6 +153,10 @@ def split(session: Session, person_id: int, record_ids: list[int], *, by: str) -
         for b in members - moving:
             pin(session, a, b, "different", by=by, note=f"split from person {person_id}")
     session.add(models.PersonEvent(kind="split", person_id=new.id, other_person_id=person_id))
+    record(
+        session, action="linkage.person_split", actor=by, person_id=person_id,
+        detail={"new_person": new.id, "records": sorted(moving)},
+    )  # fmt: skip
     return new.id
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.audit import chain as audit
 from corespond.config import get_settings
 from corespond.linkage import repository
 from corespond.linkage.cluster import Clusters, cluster, collapse
@@ -127,6 +128,11 @@ def run(
     ledger.review_pairs = len(clusters.review)
     ledger.finished_at = utcnow()
     ledger.seconds = round(time.perf_counter() - started, 3)
+    audit.record(
+        session, action="linkage.run",
+        detail={"run": ledger.id, "model": ledger.model_version, "records": ledger.records,
+                "persons": ledger.persons, "review": ledger.review_pairs},
+    )  # fmt: skip
     return LinkageSummary(
         run_id=ledger.id,
         model_version=ledger.model_version,

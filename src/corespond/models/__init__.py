@@ -1,5 +1,6 @@
 """ORM tables, one module per aggregate. Importing this package registers them all."""
 
+from corespond.models.access import ApiToken, SignInAttempt, User, WebSession
 from corespond.models.agency import Agency, Beat, Program, SourceSystem
 from corespond.models.audit import AuditCheckpoint, AuditEvent
 from corespond.models.base import Base
@@ -24,6 +25,7 @@ from corespond.models.place import Place
 
 __all__ = [
     "Agency",
+    "ApiToken",
     "Arrest",
     "AuditCheckpoint",
     "AuditEvent",
@@ -61,8 +63,11 @@ __all__ = [
     "Referral",
     "ResponsePlan",
     "Service",
+    "SignInAttempt",
     "SourceSystem",
     "TreatmentEncounter",
     "UnitResponse",
     "UseOfForce",
+    "User",
+    "WebSession",
 ]

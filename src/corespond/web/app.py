@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
 from corespond import __version__
+from corespond.access import pages as access_pages
 from corespond.calls import endpoints as call_endpoints
 from corespond.calls import pages as call_pages
 from corespond.ingest import endpoints as ingest_endpoints
 from corespond.ingest import pages as ingest_pages
 from corespond.linkage import endpoints as linkage_endpoints
 from corespond.linkage import pages as linkage_pages
+from corespond.web.dependencies import Forbidden, SignInRequired
+from corespond.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
 
@@ -49,6 +53,9 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(SignInRequired, _sign_in_required)  # type: ignore[arg-type]
+    app.add_exception_handler(Forbidden, _forbidden)  # type: ignore[arg-type]
+    app.include_router(access_pages.router)
     app.include_router(ingest_pages.router)
     app.include_router(call_pages.router)
     app.include_router(linkage_pages.router)
@@ -62,6 +69,27 @@ def create_app() -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
-        return RedirectResponse("/sources", status_code=303)
+        return RedirectResponse("/calls", status_code=303)
 
     return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
+    if _wants_json(request):
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return RedirectResponse(f"/sign-in?next={target}", status_code=303)
+
+
+def _forbidden(request: Request, exc: Forbidden) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+    return templates.TemplateResponse(
+        request, "forbidden.html", {"reason": str(exc)}, status_code=403
+    )

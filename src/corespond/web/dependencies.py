@@ -1,14 +1,21 @@
-"""Request-scoped dependencies, named as nouns."""
+"""Request-scoped dependencies, named as nouns: the database session and who is asking."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from corespond.db.engine import session_factory
+from corespond.access import sessions, tokens
+from corespond.access.roles import Role
+from corespond.access.users import roles_of
+from corespond.db.engine import session_factory, unit_of_work
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _read_session() -> Iterator[Session]:
@@ -17,3 +24,98 @@ def _read_session() -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(_read_session)]
+
+
+class SignInRequired(Exception):
+    """No valid session or token: pages redirect to sign-in, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Signed in, but not allowed: the message says why."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a signed-in user, or an API client acting for one."""
+
+    user_id: int
+    username: str
+    display_name: str
+    agency_id: int | None
+    roles: frozenset[Role]
+    via: Literal["session", "token"]
+    csrf_token: str | None = None
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user_id}"
+
+
+def _principal(request: Request) -> Principal:
+    principal = _find_principal(request)
+    request.state.principal = principal  # for the page header
+    return principal
+
+
+def _find_principal(request: Request) -> Principal:
+    authorization = request.headers.get("authorization", "")
+    with unit_of_work() as db:
+        if authorization.lower().startswith("bearer "):
+            found = tokens.load(db, authorization[7:].strip())
+            if found is None:
+                raise SignInRequired("the API token is unknown, expired or revoked")
+            token, user = found
+            return Principal(
+                user.id, user.username, user.display_name, user.agency_id, roles_of(user),
+                "token", scopes=frozenset(token.scopes.split()),
+            )  # fmt: skip
+        active = sessions.load(db, request.cookies.get(sessions.COOKIE))
+        if active is None:
+            raise SignInRequired("sign in to continue")
+        user = active.user
+        return Principal(
+            user.id, user.username, user.display_name, user.agency_id, roles_of(user),
+            "session", csrf_token=active.session.csrf_token,
+        )  # fmt: skip
+
+
+SignedIn = Annotated[Principal, Depends(_principal)]
+
+
+async def csrf_guard(request: Request) -> None:
+    """Refuse an unsafe request from a browser session without the session's CSRF token
+    (a form's ``csrf_token`` field or an ``X-CSRF-Token`` header). API tokens are exempt:
+    a browser never sends them on its own."""
+    if request.method in SAFE_METHODS or request.headers.get("authorization"):
+        return
+    cookie = request.cookies.get(sessions.COOKIE)
+    if not cookie:
+        return  # no session to ride on; the route's own sign-in check answers
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    with unit_of_work() as db:
+        active = sessions.load(db, cookie)
+        expected = active.session.csrf_token if active else None
+    if expected is not None and not (sent and hmac.compare_digest(expected, sent)):
+        raise Forbidden("the form is stale or did not come from corespond; reload and try again")
+
+
+def requires(*roles: Role, scope: str | None = None) -> Callable[[Principal], Principal]:
+    """A dependency that admits a principal holding one of ``roles`` (and, for an API token,
+    ``scope``)."""
+
+    def check(principal: SignedIn) -> Principal:
+        if roles and not principal.roles & set(roles):
+            names = ", ".join(role.value.replace("_", " ") for role in roles)
+            raise Forbidden(f"this needs one of these roles: {names}")
+        if principal.via == "token" and scope and scope not in principal.scopes:
+            raise Forbidden(f"the API token lacks the scope {scope!r}")
+        return principal
+
+    return check

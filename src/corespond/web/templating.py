@@ -10,7 +10,9 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from corespond.config import get_settings
 
-PACKAGES = ("corespond.web", "corespond.ingest", "corespond.calls", "corespond.linkage")
+PACKAGES = (
+    "corespond.web", "corespond.access", "corespond.ingest", "corespond.calls", "corespond.linkage",
+)  # fmt: skip
 
 environment = Environment(
     loader=ChoiceLoader([PackageLoader(package, "templates") for package in PACKAGES]),

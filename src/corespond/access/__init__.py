@@ -1,0 +1,1 @@
+"""Lawful sharing: who may sign in, for what purpose, and what they may see."""

@@ -1,0 +1,77 @@
+"""One user per role for the demo city, with credentials anyone may read: demo mode only."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.access import users
+from corespond.access.roles import Role
+from corespond.config import Mode, get_settings
+
+AGENCY_KIND = {
+    Role.DISPATCHER: "dispatch",
+    Role.OFFICER: "police",
+    Role.CLINICIAN: "care_team",
+    Role.CASEWORKER: "homeless_services",
+    Role.EMS: "fire",
+    Role.DATA_STEWARD: "dispatch",
+    Role.PROGRAM_MANAGER: "care_team",
+    Role.AGENCY_ADMIN: "care_team",
+    Role.AUDITOR: "care_team",
+}
+
+
+class NotDemoMode(Exception):
+    """Demo credentials are public: they are refused outside CORESPOND_MODE=demo."""
+
+
+@dataclass
+class DemoUser:
+    username: str
+    role: Role
+    agency: str | None
+    password: str
+    totp_secret: str
+
+
+def demo_password(role: Role) -> str:
+    return f"riverbend-demo-{role.value.replace('_', '-')}"
+
+
+def demo_totp_secret(role: Role) -> str:
+    digest = hashlib.sha256(f"corespond demo {role.value}".encode()).digest()
+    return base64.b32encode(digest[:20]).decode()
+
+
+def seed(session: Session) -> list[DemoUser]:
+    """Create (or find) the demo users; refuses unless in demo mode."""
+    if get_settings().mode is not Mode.DEMO:
+        raise NotDemoMode("demo users exist only in demo mode (CORESPOND_MODE=demo)")
+    made = []
+    for role in Role:
+        username = f"demo-{role.value.replace('_', '-')}"
+        agency = session.execute(
+            select(models.Agency.id, models.Agency.name)
+            .where(models.Agency.kind == AGENCY_KIND[role])
+            .order_by(models.Agency.id)
+            .limit(1)
+        ).first()
+        exists = session.scalar(select(models.User.id).where(models.User.username == username))
+        if exists is None:
+            users.add_user(
+                session, username=username, display_name=f"Demo {role.value.replace('_', ' ')}",
+                roles=role.value, password=demo_password(role),
+                agency_id=agency.id if agency else None, by="demo",
+                totp_secret=demo_totp_secret(role),
+            )  # fmt: skip
+        made.append(
+            DemoUser(username, role, agency.name if agency else None, demo_password(role),
+                     demo_totp_secret(role))
+        )  # fmt: skip
+    return made

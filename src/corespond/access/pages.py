@@ -1,0 +1,106 @@
+"""Sign-in (password, then a TOTP code), and sign-out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.responses import Response
+
+from corespond.access import sessions, users
+from corespond.audit.chain import record
+from corespond.config import Mode, get_settings
+from corespond.db.engine import unit_of_work
+from corespond.web.dependencies import csrf_guard
+from corespond.web.templating import templates
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+PENDING_COOKIE = "corespond_pending"
+
+
+def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="strict",
+        secure=get_settings().mode is Mode.PRODUCTION, path="/",
+    )  # fmt: skip
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str = "/") -> Response:
+    return templates.TemplateResponse(request, "sign_in.html", {"next": _safe(next), "error": None})
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    error = None
+    with unit_of_work() as db:
+        try:
+            user = users.check_password(db, username, password)
+            token = sessions.start_pending(db, user)
+        except users.SignInFailed as exc:
+            error = str(exc)  # the failure is committed with this transaction
+    if error:
+        context = {"next": _safe(next), "error": error, "username": username}
+        return templates.TemplateResponse(request, "sign_in.html", context, status_code=401)
+    response = RedirectResponse(f"/sign-in/code?next={_safe(next)}", status_code=303)
+    _cookie(response, PENDING_COOKIE, token, int(sessions.PENDING_TIMEOUT.total_seconds()))
+    return response
+
+
+@router.get("/sign-in/code")
+def code_page(request: Request, next: str = "/") -> Response:
+    return templates.TemplateResponse(
+        request, "sign_in_code.html", {"next": _safe(next), "error": None}
+    )
+
+
+@router.post("/sign-in/code")
+def sign_in_code(
+    request: Request,
+    code: Annotated[str, Form(max_length=12)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    error, token = None, None
+    with unit_of_work() as db:
+        found = sessions.pending_user(db, request.cookies.get(PENDING_COOKIE))
+        if found is None:
+            error = "the sign-in took too long or was not started here; start again"
+        else:
+            pending, user = found
+            try:
+                users.check_totp(db, user, code)
+                token = sessions.complete(db, pending, user)
+            except users.SignInFailed as exc:
+                error = str(exc)
+    if error or token is None:
+        context = {"next": _safe(next), "error": error}
+        return templates.TemplateResponse(request, "sign_in_code.html", context, status_code=401)
+    response = RedirectResponse(_safe(next), status_code=303)
+    response.delete_cookie(PENDING_COOKIE, path="/")
+    _cookie(response, sessions.COOKIE, token, int(sessions.REAUTHENTICATE_AFTER.total_seconds()))
+    return response
+
+
+@router.post("/sign-out", dependencies=[Depends(csrf_guard)])
+def sign_out(request: Request) -> Response:
+    with unit_of_work() as db:
+        active = sessions.load(db, request.cookies.get(sessions.COOKIE))
+        if active is not None:
+            record(db, action="auth.sign_out", actor=f"user:{active.user.id}")
+        sessions.end(db, request.cookies.get(sessions.COOKIE))
+    response = RedirectResponse("/sign-in", status_code=303)
+    response.delete_cookie(sessions.COOKIE, path="/")
+    return response
+
+
+def _safe(target: str) -> str:
+    """Only a local path: a sign-in link must not send the user to another site."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

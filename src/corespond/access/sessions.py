@@ -1,0 +1,109 @@
+"""Browser sessions: a random token in a cookie, its hash in the store.
+
+CJIS AC-11/IA-5: a session idle for 30 minutes ends; after 12 hours the user signs in again.
+The token changes at sign-in (no fixation): the password step gets one token, the completed
+sign-in a new one. Each session carries a CSRF token that every form must send back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.models.base import utcnow
+
+IDLE_TIMEOUT = timedelta(minutes=30)
+REAUTHENTICATE_AFTER = timedelta(hours=12)
+PENDING_TIMEOUT = timedelta(minutes=5)
+"""How long the code step may wait after the password step."""
+COOKIE = "corespond_session"
+
+
+@dataclass
+class Active:
+    session: models.WebSession
+    user: models.User
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_pending(db: Session, user: models.User) -> str:
+    """After the password step: a session that can only complete sign-in. Returns its token."""
+    token = secrets.token_urlsafe(32)
+    db.add(
+        models.WebSession(
+            token_hash=_digest(token), pending_user_id=user.id, csrf_token=secrets.token_urlsafe(32)
+        )
+    )
+    return token
+
+
+def pending_user(db: Session, token: str | None) -> tuple[models.WebSession, models.User] | None:
+    if not token:
+        return None
+    row = db.scalar(select(models.WebSession).where(models.WebSession.token_hash == _digest(token)))
+    if row is None or row.pending_user_id is None or row.ended_at is not None:
+        return None
+    if utcnow() - row.created_at > PENDING_TIMEOUT:
+        return None
+    user = db.get(models.User, row.pending_user_id)
+    return (row, user) if user else None
+
+
+def complete(db: Session, pending: models.WebSession, user: models.User) -> str:
+    """After the code step: end the pending session and start the real one (new token)."""
+    now = utcnow()
+    pending.ended_at = now
+    token = secrets.token_urlsafe(32)
+    db.add(
+        models.WebSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            authenticated_at=now,
+            last_seen_at=now,
+        )
+    )
+    return token
+
+
+def load(db: Session, token: str | None) -> Active | None:
+    """The signed-in session for ``token``, touched; None if absent, ended, idle or too old."""
+    if not token:
+        return None
+    row = db.scalar(select(models.WebSession).where(models.WebSession.token_hash == _digest(token)))
+    if row is None or row.user_id is None or row.ended_at is not None:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > IDLE_TIMEOUT or (
+        row.authenticated_at is None or now - row.authenticated_at > REAUTHENTICATE_AFTER
+    ):
+        row.ended_at = now
+        return None
+    user = db.get(models.User, row.user_id)
+    if user is None or user.locked_at is not None:
+        row.ended_at = now
+        return None
+    row.last_seen_at = now
+    return Active(row, user)
+
+
+def end(db: Session, token: str | None) -> None:
+    if not token:
+        return
+    row = db.scalar(select(models.WebSession).where(models.WebSession.token_hash == _digest(token)))
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+
+
+def csrf_matches(session: models.WebSession, sent: str | None) -> bool:
+    return bool(sent) and hmac.compare_digest(session.csrf_token, sent or "")

@@ -1,0 +1,80 @@
+"""Who may sign in: users of an agency with roles, their sessions, sign-in attempts and tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from corespond.models.base import Base, utcnow
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    roles: Mapped[str] = mapped_column(String(400))
+    """Space-separated roles (``access.roles.Role``)."""
+    password_hash: Mapped[str] = mapped_column(String(200))
+    """Argon2id, with its parameters (PHC string)."""
+    totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The TOTP secret, AES-GCM encrypted; None until multi-factor is (re)enrolled."""
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """Set after 5 failed sign-ins in 15 minutes; only an administrator clears it."""
+    lock_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SignInAttempt(Base):
+    """Every sign-in attempt, for lockout (the audit log has them too)."""
+
+    __tablename__ = "sign_in_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    success: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(100))
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; the table holds its hash."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    """None while only the password step is done (``pending_user_id`` then holds the user)."""
+    pending_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(String(40))
+    """The purpose of use the user is working under."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    authenticated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """A scoped token for an API client acting for a user."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(400))
+    """Space-separated, such as ``calls:read linkage:review``."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
