@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from corespond.linkage.features import Features
+from corespond.linkage.features import Features, compared_fields
 from corespond.linkage.model import Scored
 
 
@@ -81,11 +81,7 @@ def collapse(
         if not (record.ssn or record.dob or record.phone) or record.unique_id in kept:
             representatives.append(record)
             continue
-        key = (
-            record.first_name, record.last_name, tuple(record.first_names),
-            tuple(record.last_names), record.dob, record.sex, record.ssn, record.phone,
-            record.street, record.zip,
-        )  # fmt: skip
+        key = compared_fields(record)
         representative = first_of.setdefault(key, record.unique_id)
         if representative == record.unique_id:
             representatives.append(record)

@@ -197,3 +197,11 @@ def unlinkable_reason(found: Features, identity: Identity) -> str | None:
     if identity.dob and not found.dob:
         missing.append(f"date of birth {identity.dob.isoformat()} is a placeholder")
     return "; ".join(missing)
+
+
+def compared_fields(record: Features) -> tuple[object, ...]:
+    """Everything a comparison reads: records equal here score alike against anyone."""
+    return (
+        record.first_name, record.last_name, tuple(record.first_names), tuple(record.last_names),
+        record.dob, record.sex, record.ssn, record.phone, record.street, record.zip,
+    )  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.config import get_settings
 from corespond.linkage import repository
-from corespond.linkage.features import Features, Identity, features
+from corespond.linkage.features import Features, Identity, compared_fields, features
+from corespond.linkage.model import Pair
 from corespond.linkage.online import MatchResult, Scorer, decide, match_keys
 from corespond.models.base import utcnow
+
+FEATURE_CACHE = 200_000
 
 
 class NoModel(Exception):
@@ -64,6 +67,22 @@ class OnlineMatcher:
         self.scorer = load_scorer(session)
         self.link_threshold = link_threshold or settings.link_threshold
         self.review_threshold = review_threshold or settings.review_threshold
+        self._features: OrderedDict[int, Features] = OrderedDict()
+        """Recently seen candidates' features (records rarely change between matches)."""
+
+    def _candidates(self, session: Session, ids: list[int]) -> list[Features]:
+        missing = [i for i in ids if i not in self._features]
+        for identity in repository.identities_for(session, missing):
+            self._features[identity.record_id] = features(identity)
+        found = []
+        for record_id in ids:
+            cached = self._features.get(record_id)
+            if cached is not None:
+                self._features.move_to_end(record_id)
+                found.append(cached)
+        while len(self._features) > FEATURE_CACHE:
+            self._features.popitem(last=False)
+        return found
 
     def match(
         self, session: Session, identity: Identity, *, exclude: int | None = None
@@ -76,13 +95,21 @@ class OnlineMatcher:
         found = [
             r for r in repository.records_with_keys(session, match_keys(query)) if r != exclude
         ]
-        candidates = [features(i) for i in repository.identities_for(session, found)]
+        candidates = self._candidates(session, found)
         person_of = repository.persons_of(session, found)
-        scored = [(self.scorer.score(query, c), c, person_of.get(c.unique_id)) for c in candidates]
+        # Identical candidates (a frequent utilizer's repeated records) score identically.
+        scores: dict[tuple[object, ...], Pair] = {}
+        scored = []
+        for candidate in candidates:
+            key = compared_fields(candidate)
+            pair = scores.get(key)
+            if pair is None:
+                pair = scores[key] = self.scorer.score(query, candidate)
+            scored.append((pair, candidate, person_of.get(candidate.unique_id)))
 
         def members(person: int) -> list[Features]:
             ids = [r for r in repository.records_of_person(session, person) if r != exclude]
-            return [features(i) for i in repository.identities_for(session, ids)]
+            return self._candidates(session, ids)
 
         return decide(
             query,
