@@ -36,6 +36,8 @@ class ConsentTerms:
     part2: bool
     disclosing_program: str | None = None
     """The Part 2 program that discloses (42 CFR 2.31(a)(2))."""
+    expiry_stated: bool = False
+    """An expiration date, event or condition is stated (42 CFR 2.31(a)(6))."""
 
 
 def part2_complete(consent: ConsentTerms) -> bool:
@@ -47,7 +49,7 @@ def part2_complete(consent: ConsentTerms) -> bool:
         and consent.disclosing_program is not None
         and PART2 in consent.categories
         and bool(consent.purposes)
-        and consent.period_end is not None
+        and (consent.period_end is not None or consent.expiry_stated)
         and consent.signed_on is not None
     )
 

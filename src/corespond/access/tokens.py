@@ -14,6 +14,9 @@ from corespond.audit.chain import record
 from corespond.models.base import utcnow
 
 SCOPES = {
+    "access:read": "ask whether a fact may be seen (audited like a read)",
+    "access:consents": "record and revoke consents",
+    "access:emergency": "open emergency access",
     "calls:read": "search calls for service",
     "ingest:read": "see ingest runs and counts",
     "linkage:read": "see the review queue, persons' records and match candidates",

@@ -15,13 +15,20 @@ from corespond.linkage.features import Identity
 CHUNK = 5_000
 
 
+AUTHORED_SOURCE = "corespond"
+"""Records corespond's users author (anchoring consents they record) are not linked: they
+belong to the person they were made for."""
+
+
 def identities(session: Session) -> Iterator[Identity]:
-    """Every person record's identity, with its aliases, in id order."""
+    """Every person record's identity (authored records aside), with its aliases, in id order."""
     last_id = 0
+    authored = authored_source_id(session)
     while True:
-        rows = session.execute(
-            _identity_query().where(models.PersonRecord.id > last_id).limit(CHUNK)
-        ).all()
+        query = _identity_query().where(models.PersonRecord.id > last_id)
+        if authored is not None:
+            query = query.where(models.PersonRecord.source_system_id != authored)
+        rows = session.execute(query.limit(CHUNK)).all()
         if not rows:
             return
         yield from _with_aliases(session, rows)
@@ -80,6 +87,23 @@ def _with_aliases(session: Session, rows: Sequence[Row[Any]]) -> Iterator[Identi
             aliases=tuple(aliases.get(row.id, ())),
             source_system_id=row.source_system_id,
         )
+
+
+def authored_source_id(session: Session) -> int | None:
+    return session.scalar(
+        select(models.SourceSystem.id).where(models.SourceSystem.name == AUTHORED_SOURCE)
+    )
+
+
+def authored_record_ids(session: Session) -> list[int]:
+    authored = authored_source_id(session)
+    if authored is None:
+        return []
+    return list(
+        session.scalars(
+            select(models.PersonRecord.id).where(models.PersonRecord.source_system_id == authored)
+        )
+    )
 
 
 def current_links(session: Session) -> dict[int, int]:

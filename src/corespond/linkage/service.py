@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -101,8 +101,11 @@ def run(
     for record in records:
         if record.unlinkable is not None:
             groups[record.unique_id] = [record.unique_id]
-    assignment = assign(groups, repository.current_links(session))
+    authored = set(repository.authored_record_ids(session))
+    current = {r: p for r, p in repository.current_links(session).items() if r not in authored}
+    assignment = assign(groups, current)
     person_of = _write_persons(session, assignment, ledger.id)
+    _follow_merges(session, authored, assignment, person_of)
     _write_links(session, records, groups, clusters, person_of, ledger.id)
     repository.clear_open_reviews(session)
     if clusters.review:
@@ -225,6 +228,23 @@ def _write_persons(session: Session, assignment: Assignment, run_id: int) -> dic
     return person_of
 
 
+def _follow_merges(
+    session: Session, authored: set[int], assignment: Assignment, person_of: dict[int, int]
+) -> None:
+    """Authored records stay with their person; if it was merged, they follow it."""
+    if not authored:
+        return
+    for person, home in assignment.merged_into.items():
+        session.execute(
+            update(models.PersonLink)
+            .where(
+                models.PersonLink.person_id == person,
+                models.PersonLink.person_record_id.in_(authored),
+            )
+            .values(person_id=person_of[home])
+        )
+
+
 def _write_links(
     session: Session,
     records: list[Features],
@@ -237,7 +257,17 @@ def _write_links(
     is computed when someone looks (``matcher.explain``), not stored a million times."""
     unlinkable = {record.unique_id: record.unlinkable for record in records if record.unlinkable}
     now = utcnow()
-    session.execute(delete(models.PersonLink))
+    authored = repository.authored_source_id(session)
+    stale = delete(models.PersonLink)
+    if authored is not None:  # authored records' links are not this run's to replace
+        stale = stale.where(
+            models.PersonLink.person_record_id.not_in(
+                select(models.PersonRecord.id).where(
+                    models.PersonRecord.source_system_id == authored
+                )
+            )
+        )
+    session.execute(stale)
     rows: list[dict[str, object]] = []
     for name, members in groups.items():
         for record in members:

@@ -1,6 +1,13 @@
 """ORM tables, one module per aggregate. Importing this package registers them all."""
 
-from corespond.models.access import ApiToken, SignInAttempt, User, WebSession
+from corespond.models.access import (
+    ApiToken,
+    EmergencyAccess,
+    SharingAgreement,
+    SignInAttempt,
+    User,
+    WebSession,
+)
 from corespond.models.agency import Agency, Beat, Program, SourceSystem
 from corespond.models.audit import AuditCheckpoint, AuditEvent
 from corespond.models.base import Base
@@ -38,6 +45,7 @@ __all__ = [
     "Caution",
     "Condition",
     "Consent",
+    "EmergencyAccess",
     "EmsRun",
     "Enrollment",
     "EnrollmentExit",
@@ -63,6 +71,7 @@ __all__ = [
     "Referral",
     "ResponsePlan",
     "Service",
+    "SharingAgreement",
     "SignInAttempt",
     "SourceSystem",
     "TreatmentEncounter",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, utcnow
@@ -78,3 +78,36 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     uses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SharingAgreement(Base):
+    """An information-sharing agreement between two agencies (a memorandum of understanding):
+    under it, each sees the other's minimal shared view (identity, cautions)."""
+
+    __tablename__ = "sharing_agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agency_a_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    agency_b_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EmergencyAccess(Base):
+    """Break-the-glass or serious-threat access: one user, one person, a reason, a short expiry,
+    flagged until the agency's auditor reviews it."""
+
+    __tablename__ = "emergency_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    """``break_glass`` or ``serious_threat``."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)

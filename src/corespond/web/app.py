@@ -12,6 +12,8 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from corespond import __version__
+from corespond.access import decisions
+from corespond.access import endpoints as access_endpoints
 from corespond.access import pages as access_pages
 from corespond.calls import endpoints as call_endpoints
 from corespond.calls import pages as call_pages
@@ -42,6 +44,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 
 def create_app() -> FastAPI:
+    decisions.validate()  # refuse to start with policies that do not match their schema
     app = FastAPI(
         title="corespond",
         version=__version__,
@@ -62,6 +65,7 @@ def create_app() -> FastAPI:
     app.include_router(ingest_endpoints.router, prefix="/api/v1")
     app.include_router(call_endpoints.router, prefix="/api/v1")
     app.include_router(linkage_endpoints.router, prefix="/api/v1")
+    app.include_router(access_endpoints.router, prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -1,0 +1,95 @@
+"""Access's queries: a person's consents, agreements between agencies, emergency access."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.access.grounds import ConsentTerms
+
+_FROM = re.compile(r"\bfrom ([^;]+);")
+
+
+def agency_ids_by_name(session: Session) -> dict[str, int]:
+    """Agency ids by lower-cased name and by key: how consents name their recipient."""
+    found: dict[str, int] = {}
+    for agency_id, name, key in session.execute(
+        select(models.Agency.id, models.Agency.name, models.Agency.source_key)
+    ):
+        found[name.strip().lower()] = agency_id
+        found[key.strip().lower()] = agency_id
+    return found
+
+
+def consents_of_person(session: Session, person_id: int) -> list[ConsentTerms]:
+    """Every consent on any record of the person, as the decision needs it."""
+    link, consent = models.PersonLink, models.Consent
+    rows = session.scalars(
+        select(consent)
+        .join(link, link.person_record_id == consent.person_record_id)
+        .where(link.person_id == person_id)
+        .order_by(consent.id)
+    ).all()
+    if not rows:
+        return []
+    agencies = agency_ids_by_name(session)
+    return [terms(row, agencies) for row in rows]
+
+
+def terms(row: models.Consent, agencies: dict[str, int]) -> ConsentTerms:
+    details = row.details or ""
+    disclosing = _FROM.search(details)
+    return ConsentTerms(
+        id=row.id,
+        status=row.status,
+        decision=row.decision,
+        recipient_agency_id=agencies.get((row.recipient or "").strip().lower()),
+        purposes=frozenset((row.purposes or "").split()),
+        categories=frozenset((row.categories or "").split()),
+        period_start=row.period_start,
+        period_end=row.period_end,
+        signed_on=row.signed_on,
+        part2=row.part2,
+        disclosing_program=disclosing.group(1).strip() if disclosing else None,
+        expiry_stated=row.period_end is not None or "expires" in details,
+    )
+
+
+def agreement_between(session: Session, a: int | None, b: int | None, today: date) -> int | None:
+    if a is None or b is None or a == b:
+        return None
+    agreement = models.SharingAgreement
+    return session.scalar(
+        select(agreement.id)
+        .where(
+            or_(
+                (agreement.agency_a_id == a) & (agreement.agency_b_id == b),
+                (agreement.agency_a_id == b) & (agreement.agency_b_id == a),
+            ),
+            agreement.starts_on <= today,
+            or_(agreement.ends_on.is_(None), agreement.ends_on >= today),
+        )
+        .order_by(agreement.id)
+        .limit(1)
+    )
+
+
+def emergency_access(
+    session: Session, user_id: int, person_id: int, kind: str, now: datetime
+) -> int | None:
+    access = models.EmergencyAccess
+    return session.scalar(
+        select(access.id)
+        .where(
+            access.user_id == user_id,
+            access.person_id == person_id,
+            access.kind == kind,
+            access.expires_at > now,
+        )
+        .order_by(access.id.desc())
+        .limit(1)
+    )
