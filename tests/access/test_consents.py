@@ -159,3 +159,27 @@ def test_an_api_client_needs_the_scope(world: dict[str, int]) -> None:
         params={"purpose": "care_coordination", "category": "identity"}, headers=headers,
     )  # fmt: skip
     assert answer.status_code == 403 and "access:read" in answer.text
+
+
+def test_the_accounting_lists_disclosures_to_other_agencies(world: dict[str, int]) -> None:
+    clinician = sign_in(TestClient(create_app()), "cleo", "clinician")
+    with unit_of_work() as session:
+        user = session.scalar(select(models.User).where(models.User.username == "cleo"))
+        assert user is not None
+        user.agency_id = world["care"]
+    ask(clinician, world, "safety")  # allowed under the agreement: a disclosure
+    ask(clinician, world, "health")  # denied: not a disclosure
+
+    auditor = sign_in(TestClient(create_app()), "aud", "auditor")
+    listed = auditor.get(f"/api/v1/people/{world['person']}/disclosures").json()
+    exported = auditor.get(
+        f"/api/v1/people/{world['person']}/disclosures", params={"format": "csv"}
+    )
+
+    assert [(d["recipient_agency"], d["disclosed_by"], d["categories"]) for d in listed] == [
+        ("Downtown Care Team", "Riverbend Behavioral Health", "safety")
+    ]
+    assert listed[0]["legal_basis"].startswith("agreement:")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "Downtown Care Team,Riverbend Behavioral Health,safety" in exported.text
+    assert clinician.get(f"/api/v1/people/{world['person']}/disclosures").status_code == 403

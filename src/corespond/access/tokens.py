@@ -17,6 +17,7 @@ SCOPES = {
     "access:read": "ask whether a fact may be seen (audited like a read)",
     "access:consents": "record and revoke consents",
     "access:emergency": "open emergency access",
+    "audit:read": "read a person's accounting of disclosures",
     "calls:read": "search calls for service",
     "ingest:read": "see ingest runs and counts",
     "linkage:read": "see the review queue, persons' records and match candidates",

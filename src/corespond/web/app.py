@@ -15,6 +15,7 @@ from corespond import __version__
 from corespond.access import decisions
 from corespond.access import endpoints as access_endpoints
 from corespond.access import pages as access_pages
+from corespond.audit import endpoints as audit_endpoints
 from corespond.calls import endpoints as call_endpoints
 from corespond.calls import pages as call_pages
 from corespond.ingest import endpoints as ingest_endpoints
@@ -66,6 +67,7 @@ def create_app() -> FastAPI:
     app.include_router(call_endpoints.router, prefix="/api/v1")
     app.include_router(linkage_endpoints.router, prefix="/api/v1")
     app.include_router(access_endpoints.router, prefix="/api/v1")
+    app.include_router(audit_endpoints.router, prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
