@@ -18,7 +18,6 @@ city is imported into var/bench-link.db first if that file does not exist.
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import os
 import resource
@@ -81,23 +80,10 @@ def main() -> None:
 
 
 def truth_of_records(city: Path, session_factory) -> dict[int, str]:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
+    from corespond.demo.truth import true_person_of_records
 
-    from corespond import models
-
-    with (city / "truth" / "records.csv").open(newline="") as handle:
-        keyed = {
-            (row["source"], row["source_key"]): row["person_id"] for row in csv.DictReader(handle)
-        }
     with session_factory()() as session:
-        rows = session.execute(
-            select(
-                models.PersonRecord.id, models.SourceSystem.name, models.PersonRecord.source_key
-            ).join(
-                models.SourceSystem, models.SourceSystem.id == models.PersonRecord.source_system_id
-            )
-        ).all()
-    return {record: keyed[(source, key)] for record, source, key in rows}
+        return true_person_of_records(city, session)
 
 
 def review_pairs(session) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]

@@ -49,6 +49,16 @@ def world(store: Engine) -> dict[str, int]:
     return ids
 
 
+def clinician_at_care_team(world: dict[str, int]) -> TestClient:
+    client = sign_in(TestClient(create_app()), "cleo", "clinician")
+    with unit_of_work() as session:
+        user = session.scalar(select(models.User).where(models.User.username == "cleo"))
+        assert user is not None
+        user.agency_id = world["care"]
+    client.headers["X-CSRF-Token"] = csrf(client)
+    return client
+
+
 def ask(
     client: TestClient, world: dict[str, int], category: str, purpose: str = "care_coordination"
 ) -> dict:
@@ -61,12 +71,7 @@ def ask(
 
 
 def test_a_consent_opens_a_category_and_revoking_it_closes_it(world: dict[str, int]) -> None:
-    client = sign_in(TestClient(create_app()), "cleo", "clinician")
-    with unit_of_work() as session:
-        user = session.scalar(select(models.User).where(models.User.username == "cleo"))
-        assert user is not None
-        user.agency_id = world["care"]
-    client.headers["X-CSRF-Token"] = csrf(client)
+    client = clinician_at_care_team(world)
 
     assert ask(client, world, "safety")["policies"] == ["agreement-minimal-view"]
     before = ask(client, world, "behavioral_health")
@@ -97,12 +102,7 @@ def test_a_consent_opens_a_category_and_revoking_it_closes_it(world: dict[str, i
 
 
 def test_part2_needs_a_complete_consent_and_carries_the_notice(world: dict[str, int]) -> None:
-    client = sign_in(TestClient(create_app()), "cleo", "clinician")
-    with unit_of_work() as session:
-        user = session.scalar(select(models.User).where(models.User.username == "cleo"))
-        assert user is not None
-        user.agency_id = world["care"]
-    client.headers["X-CSRF-Token"] = csrf(client)
+    client = clinician_at_care_team(world)
     body = {"recipient_agency_id": world["care"], "purposes": ["treatment"],
             "categories": ["substance_use_part2"], "part2": True,
             "period_end": (date.today() + timedelta(days=30)).isoformat()}  # fmt: skip
@@ -162,11 +162,7 @@ def test_an_api_client_needs_the_scope(world: dict[str, int]) -> None:
 
 
 def test_the_accounting_lists_disclosures_to_other_agencies(world: dict[str, int]) -> None:
-    clinician = sign_in(TestClient(create_app()), "cleo", "clinician")
-    with unit_of_work() as session:
-        user = session.scalar(select(models.User).where(models.User.username == "cleo"))
-        assert user is not None
-        user.agency_id = world["care"]
+    clinician = clinician_at_care_team(world)
     ask(clinician, world, "safety")  # allowed under the agreement: a disclosure
     ask(clinician, world, "health")  # denied: not a disclosure
 

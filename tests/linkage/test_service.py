@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from pathlib import Path
@@ -15,6 +14,7 @@ from corespond import models
 from corespond.cli.main import app
 from corespond.db.engine import session_factory, unit_of_work
 from corespond.demo.city import CityParams, build_city
+from corespond.demo.truth import true_person_of_records
 from corespond.linkage import service
 from corespond.linkage.matcher import explain, load_scorer
 
@@ -27,20 +27,8 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def truth_of_records(city: Path) -> dict[int, str]:
-    """person record id → true person, from the city's ground truth."""
-    with (city / "truth" / "records.csv").open(newline="") as handle:
-        truth = {
-            (row["source"], row["source_key"]): row["person_id"] for row in csv.DictReader(handle)
-        }
     with session_factory()() as session:
-        rows = session.execute(
-            select(
-                models.PersonRecord.id, models.SourceSystem.name, models.PersonRecord.source_key
-            ).join(
-                models.SourceSystem, models.SourceSystem.id == models.PersonRecord.source_system_id
-            )
-        ).all()
-    return {rid: truth[(source, key)] for rid, source, key in rows}
+        return true_person_of_records(city, session)
 
 
 def links() -> dict[int, int]:

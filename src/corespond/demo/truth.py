@@ -124,3 +124,22 @@ def write_beats(path: Path, world: World) -> None:
                     int(beat.index in world.program_beats),
                 )
             )
+
+
+def true_person_of_records(city: Path, session: Any) -> dict[int, str]:
+    """Stored person record id → true person id, for the city imported into ``session``'s
+    store (for tests and benchmarks that measure linkage; the product never reads truth)."""
+    from sqlalchemy import select
+
+    from corespond import models
+
+    with (city / "truth" / "records.csv").open(newline="") as handle:
+        keyed = {
+            (row["source"], row["source_key"]): row["person_id"] for row in csv.DictReader(handle)
+        }
+    rows = session.execute(
+        select(
+            models.PersonRecord.id, models.SourceSystem.name, models.PersonRecord.source_key
+        ).join(models.SourceSystem, models.SourceSystem.id == models.PersonRecord.source_system_id)
+    ).all()
+    return {record: keyed[(source, key)] for record, source, key in rows if (source, key) in keyed}

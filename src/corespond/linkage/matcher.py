@@ -108,8 +108,7 @@ class OnlineMatcher:
             scored.append((pair, candidate, person_of.get(candidate.unique_id)))
 
         def members(person: int) -> list[Features]:
-            ids = [r for r in repository.records_of_person(session, person) if r != exclude]
-            return self._candidates(session, ids)
+            return repository.identifiers_of_person(session, person, exclude=exclude)
 
         return decide(
             query,

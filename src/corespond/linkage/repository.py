@@ -10,7 +10,7 @@ from sqlalchemy import Row, Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from corespond import models
-from corespond.linkage.features import Identity
+from corespond.linkage.features import Features, Identity, placeholder_dob
 
 CHUNK = 5_000
 
@@ -211,6 +211,32 @@ def persons_of(session: Session, record_ids: Iterable[int]) -> dict[int, int]:
             ).all()
         )
     return found
+
+
+def identifiers_of_person(
+    session: Session, person_id: int, *, exclude: int | None = None
+) -> list[Features]:
+    """The distinct (SSN blind index, date of birth) pairs among a person's records, as
+    features: all the contradiction guard needs, without loading every record."""
+    record, link = models.PersonRecord, models.PersonLink
+    query = (
+        select(func.min(record.id), record.ssn_blind_index, record.dob)
+        .join(link, link.person_record_id == record.id)
+        .where(link.person_id == person_id)
+        .group_by(record.ssn_blind_index, record.dob)
+    )
+    if exclude is not None:
+        query = query.where(record.id != exclude)
+    return [
+        Features(
+            unique_id=record_id,
+            first_name=None,
+            last_name=None,
+            ssn=ssn,
+            dob=None if dob is None or placeholder_dob(dob) else dob.isoformat(),
+        )
+        for record_id, ssn, dob in session.execute(query)
+    ]
 
 
 def records_of_person(session: Session, person_id: int) -> list[int]:

@@ -93,8 +93,11 @@ def run(
         clusters.add_duplicates(duplicates)
     step("indexing for real-time matching")
     repository.replace_name_frequencies(session, term_frequencies(representatives))
+    # Only representatives: an exact duplicate scores as its representative does and is
+    # always in its person, so the online matcher need not fetch hundreds of identical records.
     repository.replace_match_keys(
-        session, ((record.unique_id, key) for record in linkable for key in match_keys(record))
+        session,
+        ((record.unique_id, key) for record in representatives for key in match_keys(record)),
     )
     step("writing persons")
     groups = clusters.members()
