@@ -52,6 +52,7 @@ def test_scores_and_candidates_are_exactly_the_batch_runs(linked: dict[int, int]
     for a, b, probability in zip(pairs.a.tolist(), pairs.b.tolist(), pairs.p.tolist(), strict=True):
         online = scorer.score(records[a], records[b])
         assert online.probability == pytest.approx(probability, abs=1e-9)
+        assert scorer.probability(records[a], records[b]) == pytest.approx(probability, abs=1e-9)
 
     by_key = defaultdict(list)
     for record in linkable:

@@ -14,7 +14,6 @@ from corespond import models
 from corespond.config import get_settings
 from corespond.linkage import repository
 from corespond.linkage.features import Features, Identity, compared_fields, features
-from corespond.linkage.model import Pair
 from corespond.linkage.online import MatchResult, Scorer, decide, match_keys
 from corespond.models.base import utcnow
 
@@ -91,21 +90,23 @@ class OnlineMatcher:
         such as the query's own record when it is already in the store)."""
         query = features(identity)
         if query.unlinkable:
-            return decide(query, [], lambda _p: [], link_threshold=1, review_threshold=1)
+            return decide(
+                query, [], lambda _p: [], lambda _r: {}, link_threshold=1, review_threshold=1
+            )
         found = [
             r for r in repository.records_with_keys(session, match_keys(query)) if r != exclude
         ]
         candidates = self._candidates(session, found)
         person_of = repository.persons_of(session, found)
         # Identical candidates (a frequent utilizer's repeated records) score identically.
-        scores: dict[tuple[object, ...], Pair] = {}
+        scores: dict[tuple[object, ...], float] = {}
         scored = []
         for candidate in candidates:
             key = compared_fields(candidate)
-            pair = scores.get(key)
-            if pair is None:
-                pair = scores[key] = self.scorer.score(query, candidate)
-            scored.append((pair, candidate, person_of.get(candidate.unique_id)))
+            probability = scores.get(key)
+            if probability is None:
+                probability = scores[key] = self.scorer.probability(query, candidate)
+            scored.append((probability, candidate, person_of.get(candidate.unique_id)))
 
         def members(person: int) -> list[Features]:
             return repository.identifiers_of_person(session, person, exclude=exclude)
@@ -114,6 +115,7 @@ class OnlineMatcher:
             query,
             scored,
             members,
+            lambda record: self.scorer.score(query, record).explanation,
             link_threshold=self.link_threshold,
             review_threshold=self.review_threshold,
         )

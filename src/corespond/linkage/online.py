@@ -149,6 +149,22 @@ class Scorer:
                 for level in levels
             ]
 
+    def probability(self, a: Features, b: Features) -> float:
+        """The match probability alone: what ranking candidates needs, without the waterfall."""
+        total = self.prior
+        for name in FIELDS:
+            not_null, predicates = COMPARISONS[name]
+            if not not_null(a, b):
+                continue
+            level = self.levels[name][next(i for i, test in enumerate(predicates) if test(a, b))]
+            total += level.weight
+            if level.tf_log2_u is not None:
+                table = self.frequencies.get(name, {})
+                frequency = max(table.get(getattr(a, name), 0.0), table.get(getattr(b, name), 0.0))
+                if frequency > 0:
+                    total += level.tf_log2_u - math.log2(frequency)
+        return 1 / (1 + 2 ** (-total)) if total > -1000 else 0.0
+
     def score(self, a: Features, b: Features) -> Pair:
         total = self.prior
         fields: dict[str, dict[str, Any]] = {}
@@ -178,8 +194,9 @@ class Scorer:
 
 def decide(
     query: Features,
-    scored: Iterable[tuple[Pair, Features, int | None]],
+    scored: Iterable[tuple[float, Features, int | None]],
     members: Callable[[int], list[Features]],
+    explain: Callable[[Features], dict[str, Any]],
     *,
     link_threshold: float,
     review_threshold: float,
@@ -187,31 +204,31 @@ def decide(
 ) -> MatchResult:
     """Linked, needs review or new person, from ``query``'s scored candidates.
 
-    ``scored`` holds (pair, candidate record, its person); ``members(person)`` gives the records
-    of a person, for the same contradiction guard the batch clustering applies.
+    ``scored`` holds (probability, candidate record, its person); ``members(person)`` gives a
+    person's identifiers, for the same contradiction guard the batch clustering applies;
+    ``explain(record)`` the waterfall, computed only for the candidates returned.
     """
     if query.unlinkable:
         return MatchResult("unlinkable", None, None, reason=query.unlinkable)
     scored = list(scored)
-    best_by_person: dict[int, tuple[Pair, Features]] = {}
-    for pair, record, person in scored:
+    best_by_person: dict[int, tuple[float, Features]] = {}
+    for probability, record, person in scored:
         if person is None:  # a record not linked yet (later in the same import) decides nothing
             continue
         held = best_by_person.get(person)
-        if held is None or pair.probability > held[0].probability:
-            best_by_person[person] = (pair, record)
-    ranked = sorted(best_by_person.items(), key=lambda item: (-item[1][0].probability, item[0]))
+        if held is None or probability > held[0]:
+            best_by_person[person] = (probability, record)
+    ranked = sorted(best_by_person.items(), key=lambda item: (-item[1][0], item[0]))
     candidates = [
-        Candidate(person, record.unique_id, pair.probability, pair.explanation)
-        for person, (pair, record) in ranked[:top]
+        Candidate(person, record.unique_id, probability, explain(record))
+        for person, (probability, record) in ranked[:top]
     ]
-    if not ranked or ranked[0][1][0].probability < review_threshold:
+    if not ranked or ranked[0][1][0] < review_threshold:
         return MatchResult("new", None, None, candidates, "no candidate scores high enough")
-    person, (pair, _record) = ranked[0]
-    best = pair.probability
+    person, (best, _record) = ranked[0]
     if best < link_threshold:
         return MatchResult("review", person, best, candidates, "below the link threshold")
-    matched = {r.unique_id for p, r, _ in scored if p.probability >= link_threshold}
+    matched = {r.unique_id for p, r, _ in scored if p >= link_threshold}
     conflict = _conflict(query, members(person), matched)
     if conflict:
         return MatchResult("review", person, best, candidates, f"held apart: {conflict}")
