@@ -41,7 +41,7 @@ class DemoUser:
 
 
 def demo_password(role: Role) -> str:
-    return f"riverbend-demo-{role.value.replace('_', '-')}"
+    return f"riverbend-{role.value.replace('_', '-')}-2026"
 
 
 def demo_totp_secret(role: Role) -> str:

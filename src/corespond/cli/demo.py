@@ -62,8 +62,6 @@ def users() -> None:
     Each needs a TOTP code too: `corespond demo code USERNAME` prints the current one, or add
     the printed secret to an authenticator app.
     """
-    from rich.table import Table
-
     from corespond.access.demo_users import NotDemoMode, seed
     from corespond.db.engine import unit_of_work
 
@@ -73,14 +71,13 @@ def users() -> None:
     except NotDemoMode as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    table = Table(title="Demo users (public credentials: demo mode only)")
-    for column in ("username", "role", "agency", "password", "TOTP secret"):
-        table.add_column(column)
+    typer.echo(
+        "Demo users (public credentials, demo mode only): username / password / role, agency"
+    )
     for user in made:
-        table.add_row(
-            user.username, user.role.value, user.agency or "", user.password, user.totp_secret
+        typer.echo(
+            f"  {user.username:<22} {user.password:<32} {user.role.value}, {user.agency or '-'}"
         )
-    Console().print(table)
     Console().print("Current code for a user: corespond demo code USERNAME")
 
 
