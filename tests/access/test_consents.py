@@ -179,3 +179,32 @@ def test_the_accounting_lists_disclosures_to_other_agencies(world: dict[str, int
     assert exported.headers["content-type"].startswith("text/csv")
     assert "Downtown Care Team,Riverbend Behavioral Health,safety" in exported.text
     assert clinician.get(f"/api/v1/people/{world['person']}/disclosures").status_code == 403
+
+
+def test_consents_are_recorded_and_revoked_on_the_page(world: dict[str, int]) -> None:
+    client = clinician_at_care_team(world)
+    token = client.headers["X-CSRF-Token"]
+    page = client.get(f"/people/{world['person']}/consents")
+    assert page.status_code == 200 and "No consents recorded" in page.text
+
+    made = client.post(
+        f"/people/{world['person']}/consents",
+        data={"recipient_agency_id": world["care"], "purposes": ["care_coordination"],
+              "categories": ["housing"], "csrf_token": token},
+    )  # fmt: skip
+    assert made.status_code == 200 and "Done: recorded" in made.text
+    assert ask(client, world, "housing")["allowed"]
+    consent_id = int(made.text.split("Done: recorded ")[1].split("<")[0])
+
+    revoked = client.post(
+        f"/people/{world['person']}/consents/{consent_id}/revoke", data={"csrf_token": token}
+    )
+    assert revoked.status_code == 200 and "Done: revoked" in revoked.text
+    assert not ask(client, world, "housing")["allowed"]
+
+    opened = client.post(
+        f"/people/{world['person']}/emergency-access",
+        data={"kind": "break_glass", "reason": "found unresponsive, history needed",
+              "csrf_token": token},
+    )  # fmt: skip
+    assert opened.status_code == 201 and "auditor will review" in opened.text

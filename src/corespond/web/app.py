@@ -12,7 +12,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from corespond import __version__
-from corespond.access import admin_pages, decisions
+from corespond.access import admin_pages, consent_pages, decisions
 from corespond.access import endpoints as access_endpoints
 from corespond.access import pages as access_pages
 from corespond.audit import endpoints as audit_endpoints
@@ -61,6 +61,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Forbidden, _forbidden)  # type: ignore[arg-type]
     app.include_router(access_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(consent_pages.router)
     app.include_router(ingest_pages.router)
     app.include_router(call_pages.router)
     app.include_router(linkage_pages.router)
