@@ -160,3 +160,18 @@ def test_weak_passwords_and_unknown_roles_are_refused(store: Engine) -> None:
         app, ["users", "add", "jo", "--roles", "dispatcher", "--password", "short"]
     )
     assert result.exit_code == 2 and "at least 12 characters" in result.output
+
+
+def test_the_purpose_of_use_is_stated_and_switched_where_roles_allow(client: TestClient) -> None:
+    sign_in(client, "pia", "clinician")
+    token = csrf(client)
+    page = client.get("/calls")
+    assert "Working for" in page.text and 'value="care_coordination" selected' in page.text
+
+    switched = client.post(
+        "/purpose", data={"purpose": "treatment", "back": "/calls", "csrf_token": token}
+    )
+    assert switched.status_code == 200 and 'value="treatment" selected' in switched.text
+    refused = client.post("/purpose", data={"purpose": "audit", "csrf_token": token})
+    assert refused.status_code == 403
+    assert ("auth.purpose_switched", "success") in audit_actions()

@@ -12,7 +12,7 @@ from corespond.access import sessions, users
 from corespond.audit.chain import record
 from corespond.config import Mode, get_settings
 from corespond.db.engine import unit_of_work
-from corespond.web.dependencies import csrf_guard
+from corespond.web.dependencies import Forbidden, SignedIn, csrf_guard
 from corespond.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -97,6 +97,25 @@ def sign_out(request: Request) -> Response:
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
+
+
+@router.post("/purpose", dependencies=[Depends(csrf_guard)])
+def switch_purpose(
+    principal: SignedIn,
+    purpose: Annotated[str, Form(max_length=40)],
+    back: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Work under another purpose of use, where the user's roles allow it (audited)."""
+    if purpose not in {p.value for p in principal.purposes}:
+        raise Forbidden(f"your roles do not allow the purpose {purpose!r}")
+    with unit_of_work() as db:
+        sessions.set_purpose(db, principal.user_id, principal.csrf_token, purpose)
+        record(
+            db, action="auth.purpose_switched", actor=principal.actor,
+            agency_id=principal.agency_id, purpose=purpose,
+            detail={"from": principal.purpose.value if principal.purpose else None},
+        )  # fmt: skip
+    return RedirectResponse(_safe(back), status_code=303)
 
 
 def _safe(target: str) -> str:

@@ -51,3 +51,27 @@ def parse_roles(text: str) -> frozenset[Role]:
     if not found:
         raise ValueError("a user needs at least one role")
     return frozenset(found)
+
+
+ROLE_PURPOSES: dict[Role, tuple[Purpose, ...]] = {
+    Role.DISPATCHER: (Purpose.EMERGENCY_RESPONSE,),
+    Role.OFFICER: (Purpose.EMERGENCY_RESPONSE,),
+    Role.CLINICIAN: (Purpose.CARE_COORDINATION, Purpose.TREATMENT, Purpose.EMERGENCY_RESPONSE),
+    Role.CASEWORKER: (Purpose.CARE_COORDINATION,),
+    Role.EMS: (Purpose.EMERGENCY_RESPONSE, Purpose.TREATMENT),
+    Role.DATA_STEWARD: (Purpose.CARE_COORDINATION,),
+    Role.PROGRAM_MANAGER: (Purpose.PROGRAM_EVALUATION, Purpose.CARE_COORDINATION),
+    Role.AGENCY_ADMIN: (Purpose.CARE_COORDINATION,),
+    Role.AUDITOR: (Purpose.AUDIT,),
+}
+"""The purposes of use each role may work under; the first is its default."""
+
+
+def purposes_for(roles: frozenset[Role]) -> tuple[Purpose, ...]:
+    """The purposes open to someone holding ``roles``, defaults first."""
+    found: list[Purpose] = []
+    for role in sorted(roles):
+        for purpose in ROLE_PURPOSES[role]:
+            if purpose not in found:
+                found.append(purpose)
+    return tuple(found)

@@ -107,3 +107,16 @@ def end(db: Session, token: str | None) -> None:
 
 def csrf_matches(session: models.WebSession, sent: str | None) -> bool:
     return bool(sent) and hmac.compare_digest(session.csrf_token, sent or "")
+
+
+def set_purpose(db: Session, user_id: int, csrf_token: str | None, purpose: str) -> None:
+    """Record the purpose on the user's current session (found by its CSRF token)."""
+    row = db.scalar(
+        select(models.WebSession).where(
+            models.WebSession.user_id == user_id,
+            models.WebSession.csrf_token == csrf_token,
+            models.WebSession.ended_at.is_(None),
+        )
+    )
+    if row is not None:
+        row.purpose = purpose

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from corespond.access import sessions, tokens
-from corespond.access.roles import Role
+from corespond.access.roles import Purpose, Role, purposes_for
 from corespond.access.users import roles_of
 from corespond.db.engine import session_factory, unit_of_work
 
@@ -46,6 +46,12 @@ class Principal:
     via: Literal["session", "token"]
     csrf_token: str | None = None
     scopes: frozenset[str] = frozenset()
+    purpose: Purpose | None = None
+    """The purpose of use the user works under now (pages state it; reads carry it)."""
+
+    @property
+    def purposes(self) -> tuple[Purpose, ...]:
+        return purposes_for(self.roles)
 
     @property
     def actor(self) -> str:
@@ -74,9 +80,13 @@ def _find_principal(request: Request) -> Principal:
         if active is None:
             raise SignInRequired("sign in to continue")
         user = active.user
+        roles = roles_of(user)
+        allowed = purposes_for(roles)
+        chosen = active.session.purpose
+        purpose = Purpose(chosen) if chosen in allowed else (allowed[0] if allowed else None)
         return Principal(
-            user.id, user.username, user.display_name, user.agency_id, roles_of(user),
-            "session", csrf_token=active.session.csrf_token,
+            user.id, user.username, user.display_name, user.agency_id, roles,
+            "session", csrf_token=active.session.csrf_token, purpose=purpose,
         )  # fmt: skip
 
 
