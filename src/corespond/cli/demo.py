@@ -71,12 +71,11 @@ def users() -> None:
     except NotDemoMode as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    typer.echo(
-        "Demo users (public credentials, demo mode only): username / password / role, agency"
-    )
+    typer.echo("Demo users (public credentials, demo mode only): username, password, TOTP secret")
     for user in made:
         typer.echo(
-            f"  {user.username:<22} {user.password:<32} {user.role.value}, {user.agency or '-'}"
+            f"  {user.username:<22} {user.password:<32} {user.totp_secret}  "
+            f"({user.role.value}, {user.agency or '-'})"
         )
     Console().print("Current code for a user: corespond demo code USERNAME")
 
