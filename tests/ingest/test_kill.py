@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import URL, make_url
 
 from corespond import models
 from corespond.db.engine import session_factory
@@ -41,6 +44,44 @@ def ingest_command(path: Path, database_url: str) -> list[str]:
     return [sys.executable, "-m", "corespond", "ingest", str(path), "--source", "Big CAD", "--json"]
 
 
+def wait_until_writing(database_url: str, process: subprocess.Popen[bytes]) -> bool:
+    """Wait until the import holds its write transaction and has worked in it for a while
+    (1.5 s of CPU): killed then, it is mid-run with rows written but not committed."""
+    url = make_url(database_url)
+    child = psutil.Process(process.pid)
+    for _ in range(1200):  # a bound on waiting for the condition, not a speed check
+        if process.poll() is not None:
+            return False
+        if _holds_write_transaction(url):
+            started = sum(child.cpu_times()[:2])
+            while process.poll() is None and sum(child.cpu_times()[:2]) - started < 1.5:
+                time.sleep(0.05)
+            return process.poll() is None
+        time.sleep(0.05)
+    return False
+
+
+def _holds_write_transaction(url: URL) -> bool:
+    if url.get_backend_name() == "sqlite":
+        probe = sqlite3.connect(str(url.database), timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return False
+        except sqlite3.OperationalError:
+            return True  # locked: the import's writing transaction is open
+        finally:
+            probe.close()
+    with session_factory()() as session:
+        writers = session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+                "AND pid <> pg_backend_pid() AND datname = current_database()"
+            )
+        )
+    return bool(writers)
+
+
 def counts() -> tuple[int, int, int]:
     with session_factory()() as session:
         return (
@@ -61,11 +102,12 @@ def test_killed_run_leaves_no_trace_and_rerun_completes(
     process = subprocess.Popen(
         ingest_command(cad, database_url), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    time.sleep(4)
+    writing = wait_until_writing(database_url, process)
     still_running = process.poll() is None
     process.send_signal(signal.SIGKILL)
     process.wait()
 
+    assert writing, "the import never started writing"
     assert still_running, "the import finished before it could be killed; make the file larger"
     assert counts() == (0, 0, 0)
 
