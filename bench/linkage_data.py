@@ -17,13 +17,13 @@ from corespond.demo.corruption import recorded_identity
 from corespond.demo.geography import build_beats
 from corespond.demo.params import CityParams
 from corespond.demo.population import build_population
+from corespond.ingest.tables import SSN_CONTEXT
 from corespond.linkage.features import Identity
 from corespond.sources.parse import digits
 
 SOURCES = ("cad", "eido", "rms", "nemsis", "hospital", "hmis", "behavioral")
 SOURCE_WEIGHTS = (55, 2, 7, 18, 10, 1, 2)
 """Roughly the city's mix: CAD name records dominate, then EMS and the ER."""
-SSN_CONTEXT = b"person_record.ssn"
 
 
 def records(count: int, *, seed: int = 7) -> Iterator[tuple[Identity, int]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cedarpy
 
+from corespond.access.reasons import explain
 from corespond.access.roles import Purpose, Role
 
 POLICY_DIR = Path(__file__).parent / "policy"
@@ -135,8 +136,6 @@ def decide(subject: Subject, fact: Fact, grounds: Grounds) -> Decision:
         return Decision(False, (), (f"the policy could not be evaluated: {errors}",))
     ids = result.diagnostics.id_annotations_by_reason
     decided = tuple(sorted(ids.get(reason, reason) for reason in result.diagnostics.reasons))
-    from corespond.access.reasons import explain  # words live with their templates
-
     obligations = (
         ("42 CFR 2.32 notice",)
         if result.allowed and fact.category == "substance_use_part2"

@@ -16,10 +16,10 @@ from corespond import models
 from corespond.access.users import TOTP_CONTEXT
 from corespond.audit.chain import record
 from corespond.crypto import FieldCipher, ssn_status
+from corespond.ingest.service import QUARANTINE_CONTEXT
+from corespond.ingest.tables import SSN_CONTEXT
 from corespond.sources.parse import digits
 
-SSN_CONTEXT = b"person_record.ssn"
-QUARANTINE_CONTEXT = b"quarantined_row.raw"
 ENCRYPTED = (
     (models.PersonRecord, "ssn_encrypted", SSN_CONTEXT),
     (models.QuarantinedRow, "raw_encrypted", QUARANTINE_CONTEXT),

@@ -16,12 +16,11 @@ from corespond.access import repository
 from corespond.access.decisions import Decision, Fact, Subject, decide
 from corespond.access.roles import Purpose, Role
 from corespond.audit.chain import record
+from corespond.linkage.repository import AUTHORED_SOURCE
 from corespond.models.base import utcnow
 
 BREAK_GLASS_HOURS = 4
 SERIOUS_THREAT_HOURS = 1
-AUTHORED_SOURCE = "corespond"
-"""The source system of records corespond's users author (consents recorded in the app)."""
 
 
 class AccessError(Exception):
