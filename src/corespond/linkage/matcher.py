@@ -34,12 +34,26 @@ def term_frequencies(records: list[Features]) -> dict[str, dict[str, float]]:
     return frequencies
 
 
+_scorers: dict[tuple[object, ...], Scorer] = {}
+
+
 def load_scorer(session: Session) -> Scorer:
-    """The latest model's scorer, with the name frequencies of the last run."""
-    stored = repository.latest_model(session)
-    if stored is None:
+    """The latest model's scorer, with the name frequencies of the last run.
+
+    Built once per model and run (a page or a 911 lookup must not reload the model and every
+    name frequency), and rebuilt when either changes.
+    """
+    key = repository.scorer_key(session)
+    if key is None:
         raise NoModel("no linkage model yet: run `corespond link run` first")
-    return Scorer(json.loads(stored.settings_json), repository.name_frequencies(session))
+    scorer = _scorers.get(key)
+    if scorer is None:
+        stored = repository.latest_model(session)
+        assert stored is not None
+        scorer = Scorer(json.loads(stored.settings_json), repository.name_frequencies(session))
+        _scorers.clear()
+        _scorers[key] = scorer
+    return scorer
 
 
 def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:

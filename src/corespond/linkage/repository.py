@@ -130,6 +130,21 @@ def latest_model(session: Session) -> models.LinkageModel | None:
     ).first()
 
 
+def scorer_key(session: Session) -> tuple[object, ...] | None:
+    """What identifies the latest model and the run whose name frequencies are stored."""
+    model = models.LinkageModel
+    latest = session.execute(
+        select(model.version, model.created_at).order_by(model.version.desc()).limit(1)
+    ).first()
+    if latest is None:
+        return None
+    run = models.LinkageRun
+    last_run = session.execute(
+        select(run.id, run.started_at).order_by(run.id.desc()).limit(1)
+    ).first()
+    return (*latest, *(last_run or (None, None)))
+
+
 def next_model_version(session: Session) -> int:
     return (session.scalar(select(func.max(models.LinkageModel.version))) or 0) + 1
 
