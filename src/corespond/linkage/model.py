@@ -78,34 +78,27 @@ DOB_SWAPPED = (
 )
 
 
+def _name(column: str, other_names: str, label: str) -> cl.CustomComparison:
+    """Exact (weighted by how common the name is), in the other-names list, then near."""
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column, term_frequency_adjustments=True),
+            cll.ArrayIntersectLevel(other_names, min_intersection=1).configure(
+                label_for_charts=label
+            ),
+            cll.JaroWinklerLevel(column, 0.92),
+            cll.JaroWinklerLevel(column, 0.80),
+            cll.ElseLevel(),
+        ],
+    )
+
+
 def comparisons() -> list[cl.CustomComparison | Any]:
     return [
-        cl.CustomComparison(
-            output_column_name="first_name",
-            comparison_levels=[
-                cll.NullLevel("first_name"),
-                cll.ExactMatchLevel("first_name", term_frequency_adjustments=True),
-                cll.ArrayIntersectLevel("first_names", min_intersection=1).configure(
-                    label_for_charts="Nickname or alias"
-                ),
-                cll.JaroWinklerLevel("first_name", 0.92),
-                cll.JaroWinklerLevel("first_name", 0.80),
-                cll.ElseLevel(),
-            ],
-        ),
-        cl.CustomComparison(
-            output_column_name="last_name",
-            comparison_levels=[
-                cll.NullLevel("last_name"),
-                cll.ExactMatchLevel("last_name", term_frequency_adjustments=True),
-                cll.ArrayIntersectLevel("last_names", min_intersection=1).configure(
-                    label_for_charts="Alias or earlier last name"
-                ),
-                cll.JaroWinklerLevel("last_name", 0.92),
-                cll.JaroWinklerLevel("last_name", 0.80),
-                cll.ElseLevel(),
-            ],
-        ),
+        _name("first_name", "first_names", "Nickname or alias"),
+        _name("last_name", "last_names", "Alias or earlier last name"),
         cl.CustomComparison(
             output_column_name="dob",
             comparison_levels=[

@@ -75,25 +75,26 @@ def _same_street(a: Features, b: Features) -> bool:
 
 
 ALWAYS: Level = lambda a, b: True  # noqa: E731
+
+
+def _name(column: str, other_names: str) -> tuple[Level, list[Level]]:
+    """As ``model._name``: exact, in the other-names list, Jaro-Winkler 0.92, 0.80, other."""
+    return (
+        _both(column),
+        [_equal(column), _share(other_names), _jaro(column, 0.92), _jaro(column, 0.80), ALWAYS],
+    )
+
+
 # Each comparison: when it is not null, then its non-null levels in the model's order.
 COMPARISONS: dict[str, tuple[Level, list[Level]]] = {
-    "first_name": (
-        _both("first_name"),
-        [_equal("first_name"), _share("first_names"), _jaro("first_name", 0.92),
-         _jaro("first_name", 0.80), ALWAYS],
-    ),
-    "last_name": (
-        _both("last_name"),
-        [_equal("last_name"), _share("last_names"), _jaro("last_name", 0.92),
-         _jaro("last_name", 0.80), ALWAYS],
-    ),
+    "first_name": _name("first_name", "first_names"),
+    "last_name": _name("last_name", "last_names"),
     "dob": (_both("dob"), [_equal("dob"), _dob_swapped, _dob_near, ALWAYS]),
     "ssn": (_both("ssn"), [_equal("ssn"), ALWAYS]),
     "phone": (_both("phone"), [_equal("phone"), ALWAYS]),
     "address": (_both("zip"), [_same_street, _equal("zip"), ALWAYS]),
     "sex": (_both("sex"), [_equal("sex"), ALWAYS]),
 }  # fmt: skip
-TF_COLUMNS = {"first_name": "first_name", "last_name": "last_name"}
 
 
 @dataclass
@@ -177,11 +178,8 @@ class Scorer:
             level = self.levels[name][index]
             weight = level.weight
             if level.tf_log2_u is not None:
-                column = TF_COLUMNS[name]
-                table = self.frequencies.get(column, {})
-                frequency = max(
-                    table.get(getattr(a, column), 0.0), table.get(getattr(b, column), 0.0)
-                )
+                table = self.frequencies.get(name, {})  # term frequencies are by column name
+                frequency = max(table.get(getattr(a, name), 0.0), table.get(getattr(b, name), 0.0))
                 if frequency > 0:
                     weight += level.tf_log2_u - math.log2(frequency)
             total += weight
