@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 from starlette.responses import Response
 
 from corespond import models
-from corespond.access import users
+from corespond.access import repository, users
 from corespond.access.passwords import WeakPassword
 from corespond.access.roles import ROLE_LABELS, Role
 from corespond.audit.chain import record
@@ -30,11 +29,7 @@ Auditor = Annotated[Principal, Depends(requires(Role.AUDITOR))]
 
 @router.get("/admin/users")
 def users_page(request: Request, principal: Admin, session: DbSession) -> Response:
-    rows = session.scalars(
-        select(models.User)
-        .where(models.User.agency_id == principal.agency_id)
-        .order_by(models.User.username)
-    ).all()
+    rows = repository.users_of_agency(session, principal.agency_id)
     return templates.TemplateResponse(
         request, "admin_users.html",
         {"users": rows, "roles": ROLE_LABELS, "message": request.query_params.get("done")},
@@ -89,14 +84,7 @@ def change_user(request: Request, principal: Admin, username: str, action: str) 
 
 @router.get("/admin/emergency-access")
 def emergency_page(request: Request, principal: Auditor, session: DbSession) -> Response:
-    access, user = models.EmergencyAccess, models.User
-    rows = session.execute(
-        select(access, user.username)
-        .join(user, user.id == access.user_id)
-        .where(user.agency_id == principal.agency_id)
-        .order_by(access.reviewed_at.is_not(None), access.opened_at.desc())
-        .limit(200)
-    ).all()
+    rows = repository.emergency_access_of_agency(session, principal.agency_id)
     return templates.TemplateResponse(request, "admin_emergency.html", {"rows": rows})
 
 

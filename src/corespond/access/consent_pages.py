@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 from starlette.responses import Response
 
 from corespond import models
@@ -37,9 +36,7 @@ def consents_page(request: Request, principal: ConsentTaker, person_id: int) -> 
         if session.get(models.Person, person_id) is None:
             raise HTTPException(404, f"person {person_id} does not exist")
         terms = repository.consents_of_person(session, person_id)
-        agencies = session.execute(
-            select(models.Agency.id, models.Agency.name).order_by(models.Agency.name)
-        ).all()
+        agencies = repository.agencies(session)
         record(
             session, action="consent.listed", actor=principal.actor,
             agency_id=principal.agency_id, person_id=person_id,

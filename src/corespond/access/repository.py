@@ -14,6 +14,36 @@ from corespond.access.grounds import ConsentTerms
 _FROM = re.compile(r"\bfrom ([^;]+);")
 
 
+def agencies(session: Session) -> list[tuple[int, str]]:
+    """(id, name) of every agency, by name."""
+    agency = models.Agency
+    return [(row.id, row.name) for row in session.execute(
+        select(agency.id, agency.name).order_by(agency.name)
+    )]  # fmt: skip
+
+
+def users_of_agency(session: Session, agency_id: int | None) -> list[models.User]:
+    user = models.User
+    return list(
+        session.scalars(select(user).where(user.agency_id == agency_id).order_by(user.username))
+    )
+
+
+def emergency_access_of_agency(
+    session: Session, agency_id: int | None, limit: int = 200
+) -> list[tuple[models.EmergencyAccess, str]]:
+    """Emergency access by the agency's users, with who opened it; unreviewed first."""
+    access, user = models.EmergencyAccess, models.User
+    rows = session.execute(
+        select(access, user.username)
+        .join(user, user.id == access.user_id)
+        .where(user.agency_id == agency_id)
+        .order_by(access.reviewed_at.is_not(None), access.opened_at.desc())
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
 def agency_ids_by_name(session: Session) -> dict[str, int]:
     """Agency ids by lower-cased name and by key: how consents name their recipient."""
     found: dict[str, int] = {}
