@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from corespond.demo.exports import fhir as fhir_export
 from corespond.sources.base import ReadOptions, Rejection, SourceRow
-from corespond.sources.fhir import FhirNdjsonAdapter
+from corespond.sources.fhir import (
+    CDC_RACE_ETHNICITY,
+    NULL_FLAVOR,
+    US_CORE_ETHNICITY,
+    US_CORE_RACE,
+    FhirNdjsonAdapter,
+)
 from corespond.sources.records import (
     AddressIn,
     ConditionIn,
@@ -64,12 +70,19 @@ def synthetic_records() -> list[Record]:
             aliases=(NameIn(first_name="Addie", last_name="Quill"),),
             dob=date(1980, 2, 3),
             sex="female",
+            race="black; white",
+            ethnicity="hispanic",
             phone="2065550101",
             ssn="123-45-6789",
             address=AddressIn(street="12 Elm St", unit="Apt 3", city="Riverbend", zip="98101"),
         ),
         PersonRecordIn(
-            source_key="pat-2", first_name="Bram", last_name="Oakhollow", data_category=PART2
+            source_key="pat-2",
+            first_name="Bram",
+            last_name="Oakhollow",
+            race="Middle Eastern or North African",
+            ethnicity="not_hispanic",
+            data_category=PART2,
         ),
         HospitalEncounterIn(
             source_key="enc-2",
@@ -186,6 +199,174 @@ def test_sniff(tmp_path: Path) -> None:
     assert FhirNdjsonAdapter.sniff(patients, patients.read_bytes())
     assert FhirNdjsonAdapter.sniff(tmp_path, b"")
     assert not FhirNdjsonAdapter.sniff(Path("x.json"), b'{"eidoVersion": "1"}\n')
+
+
+# --- US Core race and ethnicity --------------------------------------------------------------
+
+
+def omb(
+    code: str, system: str = CDC_RACE_ETHNICITY, slice_: str = "ombCategory"
+) -> dict[str, object]:
+    return {"url": slice_, "valueCoding": {"system": system, "code": code}}
+
+
+def coding(code: str, display: str) -> dict[str, str]:
+    return {"system": CDC_RACE_ETHNICITY, "code": code, "display": display}
+
+
+def us_core(*parts: dict[str, object], url: str = US_CORE_RACE) -> dict[str, object]:
+    return {"url": url, "extension": list(parts)}
+
+
+def text(value: str) -> dict[str, object]:
+    return {"url": "text", "valueString": value}
+
+
+def read_patient(tmp_path: Path, *extensions: dict[str, object]) -> PersonRecordIn:
+    (item,) = read(one_file(tmp_path, [with_(PATIENT, extension=list(extensions))]))
+    assert isinstance(item, SourceRow), item
+    (person,) = item.records
+    assert isinstance(person, PersonRecordIn)
+    return person
+
+
+def test_writer_emits_us_core_race_and_ethnicity(tmp_path: Path) -> None:
+    write_valid(tmp_path)
+    lines = (tmp_path / "Patient.ndjson").read_text(encoding="utf-8").splitlines()
+    ada, bram = (json.loads(line) for line in lines)
+    extensions = {extension["url"]: extension["extension"] for extension in ada["extension"]}
+    assert extensions[US_CORE_RACE] == [
+        {"url": "ombCategory", "valueCoding": coding("2054-5", "Black or African American")},
+        {"url": "ombCategory", "valueCoding": coding("2106-3", "White")},
+        text("Black or African American, White"),
+    ]
+    assert extensions[US_CORE_ETHNICITY][0]["valueCoding"]["code"] == "2135-2"
+    assert extensions[US_CORE_ETHNICITY][-1] == text("Hispanic or Latino")
+    # A word with no OMB category travels as text alone; the ethnicity beside it is still coded.
+    (bram_race, bram_ethnicity) = bram["extension"]
+    assert bram_race == us_core(text("Middle Eastern or North African"))
+    assert bram_ethnicity["extension"][0]["valueCoding"]["code"] == "2186-5"
+
+
+@pytest.mark.parametrize(
+    ("person_race", "person_ethnicity", "read_race", "read_ethnicity"),
+    [
+        ("white", "not_hispanic", "white", "not_hispanic"),
+        (
+            "asian; pacific_islander; american_indian",
+            None,
+            "asian; pacific_islander; american_indian",
+            None,
+        ),
+        ("unknown", "unknown", "unknown", "unknown"),
+        ("white; unknown", None, "white", None),  # US Core: no UNK beside a category
+        (
+            "white; Middle Eastern or North African",
+            None,
+            "white; Middle Eastern or North African",
+            None,
+        ),
+        ("White", "Hispanic/Latina/e/o", "White", "Hispanic/Latina/e/o"),  # HMIS words: as given
+        (None, "hispanic; not_hispanic", None, "hispanic; not_hispanic"),  # two: text, as given
+    ],
+)
+def test_race_and_ethnicity_round_trip(
+    tmp_path: Path,
+    person_race: str | None,
+    person_ethnicity: str | None,
+    read_race: str | None,
+    read_ethnicity: str | None,
+) -> None:
+    person = PersonRecordIn(
+        source_key="pat-9", last_name="Marrowby", race=person_race, ethnicity=person_ethnicity
+    )
+    fhir_export.write([person], tmp_path, timezone=TZ)
+    (item,) = read(tmp_path)
+    assert isinstance(item, SourceRow)
+    (back,) = item.records
+    assert isinstance(back, PersonRecordIn)
+    assert (back.race, back.ethnicity) == (read_race, read_ethnicity)
+
+
+@pytest.mark.parametrize(
+    ("extensions", "read_race", "read_ethnicity"),
+    [
+        ([us_core(omb("2106-3"), omb("2028-9"), text("White and Asian"))], "white; asian", None),
+        ([us_core(omb("2135-2"), text("Hispanic"), url=US_CORE_ETHNICITY)], None, "hispanic"),
+        ([us_core(text("Mixed"))], "Mixed", None),
+        ([us_core(omb("2106-3"), omb("2108-9", slice_="detail"), text("European"))], "white", None),
+        ([us_core(omb("UNK", NULL_FLAVOR), text("Unknown"))], "unknown", None),
+        ([us_core(omb("ASKU", NULL_FLAVOR), text("Declined"))], "unknown", None),
+        (
+            [us_core(omb("ASKU", NULL_FLAVOR), text("Declined"), url=US_CORE_ETHNICITY)],
+            None,
+            "unknown",
+        ),
+        ([us_core(omb("2054-5"), omb("UNK", NULL_FLAVOR), text("Black"))], "black", None),
+        # A code this reader does not know: the text says what it is.
+        ([us_core(omb("2106-3"), omb("9999-9"), text("White, Other"))], "White, Other", None),
+        (
+            [us_core(omb("2106-3", "http://example.org/races"), text("Local white"))],
+            "Local white",
+            None,
+        ),
+        # ...and with no text (US Core requires one), the codings as given.
+        ([us_core(omb("9999-9"))], "9999-9", None),
+        (
+            [us_core({"url": "ombCategory", "valueCoding": {"code": "X1", "display": "Other"}})],
+            "Other",
+            None,
+        ),
+        ([us_core(text("   "))], None, None),
+        ([{"url": "http://example.org/other", "valueString": "ignored"}], None, None),
+    ],
+)
+def test_reader_reads_us_core_race_and_ethnicity(
+    tmp_path: Path,
+    extensions: list[dict[str, object]],
+    read_race: str | None,
+    read_ethnicity: str | None,
+) -> None:
+    person = read_patient(tmp_path, *extensions)
+    assert (person.race, person.ethnicity) == (read_race, read_ethnicity)
+
+
+@pytest.mark.parametrize(
+    ("extension", "reason"),
+    [
+        (
+            us_core({"url": "ombCategory"}, text("White")),
+            "extension[us-core-race].ombCategory.valueCoding: missing, or no code",
+        ),
+        (
+            us_core({"url": "ombCategory", "valueCoding": {"system": CDC_RACE_ETHNICITY}}),
+            "extension[us-core-race].ombCategory.valueCoding: missing, or no code",
+        ),
+        (
+            us_core({"url": "detail", "valueCoding": "2108-9"}, text("European")),
+            "extension[us-core-race].detail.valueCoding: expected a JSON object",
+        ),
+        (
+            us_core({"url": "text", "valueString": 5}),
+            "extension[us-core-race].text.valueString: expected a string",
+        ),
+        ({"url": US_CORE_RACE, "extension": {"url": "text"}}, "expected a JSON array"),
+        (
+            us_core(omb("2135-2"), omb("2186-5"), text("Both"), url=US_CORE_ETHNICITY),
+            "extension[us-core-ethnicity].ombCategory: US Core allows at most 1",
+        ),
+    ],
+)
+def test_malformed_race_or_ethnicity_rejects_the_patient(
+    tmp_path: Path, extension: dict[str, object], reason: str
+) -> None:
+    line = with_(PATIENT, extension=[extension])
+    items = read(one_file(tmp_path, [line, with_(PATIENT, id="p10")]))
+    assert [type(item) for item in items] == [Rejection, SourceRow]
+    rejection = items[0]
+    assert isinstance(rejection, Rejection)
+    assert reason in rejection.reason
+    assert rejection.raw == line
 
 
 # --- bad input ------------------------------------------------------------------------------

@@ -8,6 +8,13 @@ A resource labelled ``meta.security`` = ``v3-ActCode|42CFRPart2`` comes from a 4
 program: its records get ``part2=True`` where the record has that field and the category
 ``substance_use_part2``.
 
+A Patient's US Core race and ethnicity extensions read into the words the RMS reader yields for
+NIBRS codes (``white``, ``black``, ``american_indian``, ``asian``, ``pacific_islander``,
+``unknown``; ``hispanic``, ``not_hispanic``, ``unknown``), so that reports slice every source
+the same way. When the OMB category codes cannot say it (none, or one this reader does not
+know), the extension's ``text`` is kept as given. A part without its ``valueCoding``, or more
+than one ethnicity category, rejects the row.
+
 Example:
     >>> from corespond.sources.base import ReadOptions
     >>> adapter = FhirNdjsonAdapter()
@@ -21,7 +28,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from corespond.sources.base import Item, ReadOptions, Rejection, SourceRow
 from corespond.sources.parse import FieldError, digits, parse_date, parse_datetime
@@ -39,6 +46,7 @@ from corespond.sources.records import (
     Record,
     TreatmentEncounterIn,
 )
+from corespond.sources.rms_csv import ETHNICITIES, RACES
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PART2_CODE = "42CFRPart2"
@@ -48,6 +56,43 @@ CATEGORY_SYSTEM = "https://corespond.org/fhir/CodeSystem/data-category"
 DISCHARGE_SYSTEM = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
 DETAILS_EXTENSION = "https://corespond.org/fhir/StructureDefinition/consent-details"
 """Where a Part 2 consent's 42 CFR 2.31 elements travel (``ConsentIn.details``)."""
+US_CORE_RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
+US_CORE_ETHNICITY = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"
+CDC_RACE_ETHNICITY = "urn:oid:2.16.840.1.113883.6.238"
+NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
+
+
+class OmbCategory(NamedTuple):
+    """One code of the US Core OMB race or ethnicity value set and the canonical word for it."""
+
+    system: str
+    display: str
+    word: str
+
+
+_UNKNOWN_CATEGORIES = {
+    "UNK": OmbCategory(NULL_FLAVOR, "Unknown", RACES["U"]),
+    "ASKU": OmbCategory(NULL_FLAVOR, "Asked but no answer", RACES["U"]),
+}
+RACE_CATEGORIES: dict[str, OmbCategory] = {
+    "1002-5": OmbCategory(CDC_RACE_ETHNICITY, "American Indian or Alaska Native", RACES["I"]),
+    "2028-9": OmbCategory(CDC_RACE_ETHNICITY, "Asian", RACES["A"]),
+    "2054-5": OmbCategory(CDC_RACE_ETHNICITY, "Black or African American", RACES["B"]),
+    "2076-8": OmbCategory(
+        CDC_RACE_ETHNICITY, "Native Hawaiian or Other Pacific Islander", RACES["P"]
+    ),
+    "2106-3": OmbCategory(CDC_RACE_ETHNICITY, "White", RACES["W"]),
+    **_UNKNOWN_CATEGORIES,
+}
+"""US Core ``omb-race-category``: the five OMB races (NIBRS 49 words) and the null flavors."""
+ETHNICITY_CATEGORIES: dict[str, OmbCategory] = {
+    "2135-2": OmbCategory(CDC_RACE_ETHNICITY, "Hispanic or Latino", ETHNICITIES["H"]),
+    "2186-5": OmbCategory(CDC_RACE_ETHNICITY, "Not Hispanic or Latino", ETHNICITIES["N"]),
+    **_UNKNOWN_CATEGORIES,
+}
+"""US Core ``omb-ethnicity-category`` (NIBRS 50 words); UNK and ASKU both read ``unknown``."""
+WORD_SEPARATOR = "; "
+"""Between several races, as the HMIS reader joins them."""
 
 PURPOSES = {
     "ETREAT": "emergency_response",
@@ -176,6 +221,58 @@ def _name(name: Json) -> NameIn:
     )
 
 
+def _value_coding(part: Json, where: str) -> tuple[str | None, str, str | None]:
+    """A sub-extension's ``valueCoding`` as (system, code, display); it must have a code."""
+    coding = _obj(part.get("valueCoding"), f"{where}.valueCoding")
+    code = _str(coding.get("code"), f"{where}.valueCoding.code")
+    if code is None:
+        raise FieldError(f"{where}.valueCoding", part.get("valueCoding"), "missing, or no code")
+    system = _str(coding.get("system"), f"{where}.valueCoding.system")
+    return system, code, _str(coding.get("display"), f"{where}.valueCoding.display")
+
+
+def _extension(resource: Json, url: str) -> Json:
+    """The resource's first extension with ``url`` (an empty object when there is none)."""
+    extensions = _objects(resource.get("extension"), "extension")
+    return next((e for e in extensions if e.get("url") == url), {})
+
+
+def _omb_words(
+    extension: Json, categories: dict[str, OmbCategory], where: str, *, most: int | None = None
+) -> str | None:
+    """A US Core race or ethnicity extension as canonical words, else as its text.
+
+    Every ``ombCategory`` known: their words (``unknown`` beside a known one is dropped).
+    Otherwise the ``text``; with no text either, the codings' displays or codes as given.
+    """
+    parts = _objects(extension.get("extension"), f"{where}.extension")
+    count = sum(part.get("url") == "ombCategory" for part in parts)
+    if most is not None and count > most:
+        raise FieldError(f"{where}.ombCategory", count, f"US Core allows at most {most}")
+    text: str | None = None
+    words: list[str] = []
+    given: list[str] = []
+    unrecognised = False
+    for part in parts:
+        name = part.get("url")
+        if name == "text":
+            text = _str(part.get("valueString"), f"{where}.text.valueString")
+        elif name in ("ombCategory", "detail"):
+            system, code, display = _value_coding(part, f"{where}.{name}")
+            given.append(display or code)
+            if name == "detail":
+                continue  # a finer CDC code; the OMB category beside it is what reports slice by
+            category = categories.get(code)
+            if category is None or system not in (category.system, None):
+                unrecognised = True
+            elif category.word not in words:
+                words.append(category.word)
+    if words and not unrecognised:
+        known = [word for word in words if word != RACES["U"]]
+        return WORD_SEPARATOR.join(known or words)
+    return text or WORD_SEPARATOR.join(dict.fromkeys(given)) or None
+
+
 def _patient(resource: Json, options: ReadOptions) -> tuple[Record, ...]:
     entries = _objects(resource.get("name"), "name")
     names = [_name(entry) for entry in entries]
@@ -212,6 +309,15 @@ def _patient(resource: Json, options: ReadOptions) -> tuple[Record, ...]:
         aliases=aliases,
         dob=_date(resource.get("birthDate"), "birthDate"),
         sex=GENDERS[gender] if gender else None,
+        race=_omb_words(
+            _extension(resource, US_CORE_RACE), RACE_CATEGORIES, "extension[us-core-race]"
+        ),
+        ethnicity=_omb_words(
+            _extension(resource, US_CORE_ETHNICITY),
+            ETHNICITY_CATEGORIES,
+            "extension[us-core-ethnicity]",
+            most=1,
+        ),
         phone=digits(phone),
         ssn=ssn,
         address=_address(resource),
@@ -339,13 +445,8 @@ def _consent(resource: Json, options: ReadOptions) -> tuple[Record, ...]:
         for actor in _objects(provision.get("actor"), "provision.actor")
     ]
     categories = {category.value: category for category in DataCategory}
-    details = next(
-        (
-            _str(extension.get("valueString"), "extension.valueString")
-            for extension in _objects(resource.get("extension"), "extension")
-            if extension.get("url") == DETAILS_EXTENSION
-        ),
-        None,
+    details = _str(
+        _extension(resource, DETAILS_EXTENSION).get("valueString"), "extension.valueString"
     )
     signed = _datetime(resource.get("dateTime"), "dateTime", options)
     record = ConsentIn(

@@ -10,8 +10,12 @@ What does not survive a round trip:
 - A Part 2 label: ``part2`` and the ``substance_use_part2`` category travel together as one
   ``meta.security`` label, so a record with one and not the other reads back with both; any other
   ``data_category`` is not written.
-- ``PersonRecordIn`` race, ethnicity, height, weight, hair, eyes, description; a ``sex`` other
-  than male, female, other, unknown (written as ``other``).
+- ``PersonRecordIn`` height, weight, hair, eyes, description; a ``sex`` other than male,
+  female, other, unknown (written as ``other``).
+- Race and ethnicity go in the US Core extensions: words the reader yields for OMB categories
+  are written as their codes (with their displays as ``text``) and read back once each, in
+  order, ``unknown`` left out beside a race; any other word makes the whole value travel as
+  ``text`` only, which reads back as given. So does more than one ethnicity.
 - ``TreatmentEncounterIn`` without a class or status: FHIR requires both, so they are written
   ``AMB`` and ``finished`` (or ``in-progress`` with no end); a treatment encounter of class
   EMER, IMP or OBSENC reads back as a hospital encounter.
@@ -37,11 +41,17 @@ from corespond.sources.fhir import (
     CATEGORY_SYSTEM,
     DETAILS_EXTENSION,
     DISCHARGE_SYSTEM,
+    ETHNICITY_CATEGORIES,
     GENDERS,
     HOSPITAL_CLASSES,
     PART2_CODE,
     PURPOSES,
+    RACE_CATEGORIES,
     SSN_SYSTEM,
+    US_CORE_ETHNICITY,
+    US_CORE_RACE,
+    WORD_SEPARATOR,
+    OmbCategory,
 )
 from corespond.sources.records import (
     ConditionIn,
@@ -128,12 +138,41 @@ def _name(name: NameIn | PersonRecordIn, use: str) -> Json:
     }
 
 
+def _omb_extension(
+    url: str, value: str | None, categories: dict[str, OmbCategory], *, most: int | None = None
+) -> Json:
+    """A US Core race or ethnicity extension: OMB codes when every word has one, else text."""
+    given = (part.strip() for part in (value or "").split(WORD_SEPARATOR))
+    words = [word for word in dict.fromkeys(given) if word]
+    if len(words) > 1:  # US Core forbids UNK beside a category
+        words = [w for w in words if w != categories["UNK"].word]
+    codes = {category.word: code for code, category in categories.items() if code != "ASKU"}
+    if not words:
+        return {}
+    if any(w not in codes for w in words) or (most is not None and len(words) > most):
+        return {"url": url, "extension": [{"url": "text", "valueString": value}]}
+    coded = [(codes[w], categories[codes[w]]) for w in words]
+    parts: list[Json] = [
+        {
+            "url": "ombCategory",
+            "valueCoding": {"system": category.system, "code": code, "display": category.display},
+        }
+        for code, category in coded
+    ]
+    parts.append({"url": "text", "valueString": ", ".join(c.display for _, c in coded)})
+    return {"url": url, "extension": parts}
+
+
 def _patient(person: PersonRecordIn, timezone: ZoneInfo) -> Json:
     address = person.address
     return {
         "resourceType": "Patient",
         "id": person.source_key,
         "meta": _meta(person),
+        "extension": [
+            _omb_extension(US_CORE_RACE, person.race, RACE_CATEGORIES),
+            _omb_extension(US_CORE_ETHNICITY, person.ethnicity, ETHNICITY_CATEGORIES, most=1),
+        ],
         "identifier": [{"system": SSN_SYSTEM, "value": person.ssn}] if person.ssn else [],
         "name": [_name(person, "official")]
         + [_name(alias, "nickname") for alias in person.aliases],
