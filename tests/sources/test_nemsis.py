@@ -11,13 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from tests.conftest import SHARED_REFERENCE
 
 from corespond.demo.exports import nemsis as nemsis_export
 from corespond.sources.base import ReadOptions, Rejection, SourceRow
 from corespond.sources.nemsis import NemsisAdapter
 from corespond.sources.records import AddressIn, EmsRunIn, PersonRecordIn, PlaceIn, Record
 
-SAMPLES = Path("/work/shared/reference/nemsis")
+SAMPLES = SHARED_REFERENCE / "nemsis"
+XSD = SAMPLES / "xsd" / "EMSDataSet_v3.xsd"
 TZ = ZoneInfo("America/Los_Angeles")
 OPTIONS = ReadOptions(timezone=TZ)
 
@@ -129,13 +131,24 @@ def test_sniff_and_source_name() -> None:
 # --- round trip -----------------------------------------------------------------------------
 
 
+def without_city(record: Record) -> Record:
+    """What the reader gives back: NEMSIS carries a city only as a GNIS code."""
+    if isinstance(record, PersonRecordIn) and record.address:
+        return record.model_copy(
+            update={"address": record.address.model_copy(update={"city": None})}
+        )
+    if isinstance(record, EmsRunIn) and record.place:
+        return record.model_copy(update={"place": record.place.model_copy(update={"city": None})})
+    return record
+
+
 def test_round_trip(tmp_path: Path) -> None:
     files = write_valid(tmp_path)
     assert [f.name for f in files] == ["pcr-2025-06.xml", "pcr-2025-07.xml"]
     items = read(tmp_path)
     assert all(isinstance(item, SourceRow) for item in items)
     assert sorted(records_of(items), key=lambda r: r.source_key) == sorted(
-        synthetic_records(), key=lambda r: r.source_key
+        map(without_city, synthetic_records()), key=lambda r: r.source_key
     )
 
 
@@ -143,6 +156,86 @@ def test_writer_output_is_well_formed_nemsis(tmp_path: Path) -> None:
     for path in write_valid(tmp_path):
         root = etree.parse(str(path)).getroot()
         assert root.tag == "{http://www.nemsis.org}EMSDataSet"
+
+
+@pytest.fixture(scope="module")
+def schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(XSD)))
+
+
+def test_official_samples_are_schema_valid(schema: etree.XMLSchema) -> None:
+    for path in sorted(SAMPLES.glob("*.xml")):
+        assert schema.validate(etree.parse(str(path))), (path.name, schema.error_log)
+
+
+def test_writer_output_is_schema_valid(tmp_path: Path, schema: etree.XMLSchema) -> None:
+    """A run with every Mandatory value (dispatch and in-service times, call sign, unit
+    disposition): everything else it lacks is written as a NOT value."""
+    ada, run_1, _, bram, run_3 = synthetic_records()
+    assert isinstance(run_3, EmsRunIn)
+    complete_3 = run_3.model_copy(
+        update={
+            "unit_call_sign": "M7",
+            "dispatched_at": datetime(2025, 6, 2, 14, 1, tzinfo=TZ),
+            "in_service_at": datetime(2025, 6, 2, 14, 40, tzinfo=TZ),
+            "unit_disposition": "4227001",
+        }
+    )
+    records = [ada, run_1, bram, complete_3]
+    files = nemsis_export.write(records, tmp_path, timezone=TZ)
+    for path in files:
+        assert schema.validate(etree.parse(str(path))), (path.name, schema.error_log)
+    items = read(tmp_path)
+    assert all(isinstance(item, SourceRow) for item in items)
+    assert {r.source_key for r in records_of(items)} == {r.source_key for r in records}
+
+
+def test_values_are_written_in_nemsis_forms(tmp_path: Path, schema: etree.XMLSchema) -> None:
+    ada, run_1 = synthetic_records()[:2]
+    assert isinstance(ada, PersonRecordIn) and isinstance(run_1, EmsRunIn)
+    assert ada.address is not None and run_1.place is not None
+    patient = ada.model_copy(
+        update={
+            "ssn": "123-45-6789",
+            "address": ada.address.model_copy(update={"state": "OR", "city": "Riverbend"}),
+        }
+    )
+    fall = run_1.model_copy(
+        update={
+            "primary_impression": "W19.XXXA",  # an external cause: not an impression in NEMSIS
+            "place": run_1.place.model_copy(update={"latitude": 45.123456789, "state": "OR"}),
+            "transport_disposition": "4230013",
+            "transported": False,
+            "destination_type": None,
+            "destination_name": None,
+        }
+    )
+    (path,) = nemsis_export.write([patient, fall], tmp_path, timezone=TZ)
+    text = path.read_text(encoding="utf-8")
+    assert schema.validate(etree.parse(str(path))), schema.error_log
+    assert "<ePatient.08>41</ePatient.08>" in text
+    assert "<eScene.18>41</eScene.18>" in text
+    assert "<ePatient.12>123456789</ePatient.12>" in text
+    assert "<ePatient.18>206-555-0101</ePatient.18>" in text
+    assert "<eScene.11>45.123457,-122.3</eScene.11>" in text
+    assert "ePatient.06" not in text and "eScene.17" not in text  # a city is a GNIS code
+    assert '<eSituation.11 xsi:nil="true" NV="7701003"/>' in text
+    assert '<eDisposition.21 xsi:nil="true" NV="7701001"/>' in text  # not transported
+    person, run = records_of(read(path))
+    assert isinstance(person, PersonRecordIn) and isinstance(run, EmsRunIn)
+    assert person.address is not None and person.address.state == "OR"
+    assert person.ssn == "123456789" and person.phone == "2065550101"
+    assert run.place is not None and run.place.state == "OR"
+    assert run.place.latitude == 45.123457
+    assert run.primary_impression is None
+
+
+def test_official_sample_states_read_as_usps_abbreviations() -> None:
+    items = read(SAMPLES / "2025-EMS-2-Suicide_v351.xml")
+    person, run = records_of(items)
+    assert isinstance(person, PersonRecordIn) and isinstance(run, EmsRunIn)
+    assert person.address is not None and person.address.state == "CT"  # ANSI 09
+    assert run.place is not None and run.place.state == "CT"
 
 
 # --- bad input ------------------------------------------------------------------------------

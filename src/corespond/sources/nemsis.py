@@ -2,7 +2,8 @@
 
 Each ``PatientCareReport`` is one source row. It yields an :class:`EmsRunIn` keyed by
 ``eRecord.01`` and, when ``ePatient`` names anyone, a :class:`PersonRecordIn` keyed
-``{eRecord.01}/patient``.
+``{eRecord.01}/patient``. States, which NEMSIS writes as ANSI codes, read as USPS
+abbreviations (``41`` → ``OR``).
 
 The file is streamed with lxml ``iterparse`` and each report is cleared once read, so memory
 stays flat however many reports a file holds. The parser never resolves entities, never touches
@@ -92,6 +93,17 @@ GENDER_CODES = {
     "9906011": "other",
 }
 """ePatient.13 Gender, deprecated in v3.5.1 but still sent by v3.5.0 software."""
+STATES = {
+    "01": "AL", "02": "AK", "04": "AZ", "05": "AR", "06": "CA", "08": "CO", "09": "CT",
+    "10": "DE", "11": "DC", "12": "FL", "13": "GA", "15": "HI", "16": "ID", "17": "IL",
+    "18": "IN", "19": "IA", "20": "KS", "21": "KY", "22": "LA", "23": "ME", "24": "MD",
+    "25": "MA", "26": "MI", "27": "MN", "28": "MS", "29": "MO", "30": "MT", "31": "NE",
+    "32": "NV", "33": "NH", "34": "NJ", "35": "NM", "36": "NY", "37": "NC", "38": "ND",
+    "39": "OH", "40": "OK", "41": "OR", "42": "PA", "44": "RI", "45": "SC", "46": "SD",
+    "47": "TN", "48": "TX", "49": "UT", "50": "VT", "51": "VA", "53": "WA", "54": "WV",
+    "55": "WI", "56": "WY", "60": "AS", "66": "GU", "69": "MP", "72": "PR", "78": "VI",
+}  # fmt: skip
+"""ANSI (FIPS 5-2) state codes, which NEMSIS writes for a state, → USPS abbreviations."""
 
 TIME_FIELDS = {
     "psap_call_at": "eTimes.01",
@@ -131,6 +143,11 @@ def _values(report: etree._Element) -> dict[str, str]:
     return found
 
 
+def _state(code: str | None) -> str | None:
+    """A state as its USPS abbreviation, like every other source; an unknown code as given."""
+    return STATES.get(code, code) if code else None
+
+
 def _gps(value: str | None) -> tuple[float | None, float | None]:
     if value is None:
         return None, None
@@ -155,7 +172,7 @@ def records_from_report(values: dict[str, str], options: ReadOptions) -> tuple[R
     place = PlaceIn(
         street=values.get("eScene.15"),
         city=values.get("eScene.17"),
-        state=values.get("eScene.18"),
+        state=_state(values.get("eScene.18")),
         zip=values.get("eScene.19"),
         latitude=latitude,
         longitude=longitude,
@@ -188,7 +205,7 @@ def _person(run_key: str, values: dict[str, str]) -> PersonRecordIn | None:
     address = AddressIn(
         street=values.get("ePatient.05"),
         city=values.get("ePatient.06"),
-        state=values.get("ePatient.08"),
+        state=_state(values.get("ePatient.08")),
         zip=values.get("ePatient.09"),
     )
     person = PersonRecordIn(
