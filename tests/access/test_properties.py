@@ -41,6 +41,7 @@ actions = st.lists(
         st.tuples(st.just("break glass"), st.booleans()),
         st.tuples(st.just("serious threat"), st.booleans()),
         st.tuples(st.just("agreement"), st.booleans()),
+        st.tuples(st.just("dispatch agreement"), st.booleans()),
     ),
     max_size=12,
 )
@@ -58,7 +59,10 @@ def test_part2_never_reaches_law_enforcement_without_a_consent_naming_it(
 ) -> None:
     agency = POLICE if role is Role.OFFICER else DISPATCH
     held: list[ConsentTerms] = []
-    flags = {"break glass": False, "serious threat": False, "agreement": False}
+    flags = {
+        "break glass": False, "serious threat": False, "agreement": False,
+        "dispatch agreement": False,
+    }  # fmt: skip
     for kind, value in actions:
         if kind == "consent":
             held.append(value)  # type: ignore[arg-type]
@@ -70,6 +74,7 @@ def test_part2_never_reaches_law_enforcement_without_a_consent_naming_it(
         grounds = find(
             purpose=purpose, agency_id=agency, category=PART2, consents=held,
             agreement_id=9 if flags["agreement"] else None, today=TODAY,
+            dispatch_agreement_id=8 if flags["dispatch agreement"] else None,
             break_glass_id=1 if flags["break glass"] else None,
             serious_threat_id=2 if flags["serious threat"] else None,
         )  # fmt: skip

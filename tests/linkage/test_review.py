@@ -160,3 +160,35 @@ def test_the_api_lists_decides_explains_and_matches(client: TestClient) -> None:
     assert client.post("/api/v1/linkage/match", json={"dob": "not a date"}).status_code == 422
     nobody = client.post("/api/v1/linkage/match", json={"first_name": "Unknown"}).json()
     assert nobody["decision"] == "unlinkable"
+
+
+def test_working_for_care_coordination_a_steward_sees_other_agencies_records_restricted(
+    client: TestClient,
+) -> None:
+    token = csrf(client)
+    assert client.post("/purpose", data={"purpose": "care_coordination", "csrf_token": token})
+    pair = open_pairs()[0]
+
+    page = client.get("/review")
+    refused = client.post(f"/review/{pair.id}", data={"verdict": "same", "csrf_token": token})
+    listed = client.get(
+        "/api/v1/linkage/review",
+        params={"limit": 5},
+        headers={"X-Purpose-Of-Use": "care_coordination"},
+    ).json()
+
+    # The steward has no agency and no agreement: for care coordination, nothing is shared.
+    assert "restricted" in page.text and "Same person" not in page.text
+    assert "match weight by field" not in page.text
+    assert refused.status_code == 403 and "restricted" in refused.text
+    assert pair.id in {p.id for p in open_pairs()}  # undecided
+    assert all(p["restricted"] and p["explanation"] == {} for p in listed)
+    with session_factory()() as session:
+        denials = session.scalars(
+            select(models.AuditEvent).where(
+                models.AuditEvent.action == "access.decision",
+                models.AuditEvent.outcome == "deny",
+                models.AuditEvent.purpose == "care_coordination",
+            )
+        ).all()
+    assert denials and all(event.categories for event in denials)

@@ -12,7 +12,8 @@ from corespond.db.engine import unit_of_work
 from corespond.ingest import service
 from corespond.sources.plan import plan_exports
 from corespond.web.app import create_app
-from support.auth import sign_in
+from support.agencies import hold_source, make_agency
+from support.auth import add, sign_in
 
 ZONE = "America/Los_Angeles"
 """Where the test exports' wall-clock times are (the settings' default zone)."""
@@ -26,14 +27,27 @@ CAD = (
 )
 
 
-@pytest.fixture
-def client(store: Engine, tmp_path: Path) -> TestClient:
-    cad = tmp_path / "calls.csv"
-    cad.write_text(CAD)
-    for task in plan_exports([cad], source="Web CAD", default_timezone=ZONE):
+def import_as(path: Path, source: str, agency_key: str) -> None:
+    """Import ``path`` as ``source``, held by the agency ``agency_key``."""
+    for task in plan_exports([path], source=source, default_timezone=ZONE):
         with unit_of_work() as session:
             service.run(session, task)
-    return sign_in(TestClient(create_app()), "steward", "data_steward")
+    hold_source(source, agency_key)
+
+
+def steward_at(agency_id: int) -> TestClient:
+    """A data steward of that agency, working for data stewardship (their default purpose)."""
+    add("steward", "data_steward", agency_id=agency_id)
+    return sign_in(TestClient(create_app()), "steward")
+
+
+@pytest.fixture
+def client(store: Engine, tmp_path: Path) -> TestClient:
+    dispatch = make_agency("metro-911", "dispatch")
+    cad = tmp_path / "calls.csv"
+    cad.write_text(CAD)
+    import_as(cad, "Web CAD", "metro-911")
+    return steward_at(dispatch)
 
 
 def test_sources_page_lists_runs_with_counts(client: TestClient) -> None:
@@ -95,11 +109,10 @@ def test_quarantine_page_withholds_ssns(store: Engine, tmp_path: Path) -> None:
         "Person ID,Last Name,First Name,Date of Birth,SSN\n"
         "P9,Quillon,Zedna,02/30/1981,123-45-6780\n"
     )
-    for task in plan_exports([rms], source="Web RMS", default_timezone=ZONE):
-        with unit_of_work() as session:
-            service.run(session, task)
+    police = make_agency("riverbend-pd", "police")
+    import_as(rms, "Web RMS", "riverbend-pd")
 
-    page = sign_in(TestClient(create_app()), "steward").get("/quarantine")
+    page = steward_at(police).get("/quarantine")
 
     assert "Quillon" in page.text and "Date of Birth" in page.text
     assert "123-45-6780" not in page.text and "[SSN withheld]" in page.text
@@ -113,14 +126,9 @@ def test_the_same_block_in_two_beats_keeps_each_calls_beat(store: Engine, tmp_pa
         "E-1,911,2,2025-01-05T08:00:00,N1,1XX BLOCK OF PINE ST\n"
         "E-2,911,2,2025-01-05T09:00:00,S1,1XX BLOCK OF PINE ST\n"
     )
-    for task in plan_exports([cad], source="Beat CAD", default_timezone=ZONE):
-        with unit_of_work() as session:
-            service.run(session, task)
+    dispatch = make_agency("metro-911", "dispatch")
+    import_as(cad, "Beat CAD", "metro-911")
 
-    south = (
-        sign_in(TestClient(create_app()), "steward")
-        .get("/api/v1/calls", params={"beat": "S1"})
-        .json()
-    )
+    south = steward_at(dispatch).get("/api/v1/calls", params={"beat": "S1"}).json()
 
     assert [call["event_number"] for call in south["items"]] == ["E-2"]

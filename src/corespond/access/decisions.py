@@ -53,6 +53,9 @@ class Grounds:
 
     purpose: Purpose
     agreement_id: int | None = None
+    """An information-sharing agreement between the two agencies (the minimal shared view)."""
+    dispatch_agreement_id: int | None = None
+    """A dispatch agreement under which the fact's owner dispatches for the asking agency."""
     consent_id: int | None = None
     consent_until: date | None = None
     part2_consent_id: int | None = None
@@ -123,6 +126,7 @@ def decide(subject: Subject, fact: Fact, grounds: Grounds) -> Decision:
         "context": {
             "purpose": grounds.purpose.value,
             "agreement": grounds.agreement_id is not None,
+            "dispatch_agreement": grounds.dispatch_agreement_id is not None,
             "consent": grounds.consent_id is not None,
             "part2_consent": grounds.part2_consent_id is not None,
             "break_glass": grounds.break_glass_id is not None,

@@ -1,10 +1,12 @@
-"""One user per role for the demo city, with credentials anyone may read: demo mode only."""
+"""One user per role for the demo city, with credentials anyone may read, and the city's
+dispatch agreements: demo mode only."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +27,11 @@ AGENCY_KIND = {
     Role.AGENCY_ADMIN: "care_team",
     Role.AUDITOR: "care_team",
 }
+
+
+DISPATCHED_KINDS = ("police", "fire", "ems", "care_team")
+"""Agencies the demo city's dispatch centre sends to calls: it shares its call data with them."""
+AGREEMENTS_START = date(2020, 1, 1)
 
 
 class NotDemoMode(Exception):
@@ -50,9 +57,10 @@ def demo_totp_secret(role: Role) -> str:
 
 
 def seed(session: Session) -> list[DemoUser]:
-    """Create (or find) the demo users; refuses unless in demo mode."""
+    """Create (or find) the demo users and dispatch agreements; refuses unless in demo mode."""
     if get_settings().mode is not Mode.DEMO:
         raise NotDemoMode("demo users exist only in demo mode (CORESPOND_MODE=demo)")
+    seed_dispatch_agreements(session)
     made = []
     for role in Role:
         username = f"demo-{role.value.replace('_', '-')}"
@@ -75,3 +83,26 @@ def seed(session: Session) -> list[DemoUser]:
                      demo_totp_secret(role))
         )  # fmt: skip
     return made
+
+
+def seed_dispatch_agreements(session: Session) -> None:
+    """Each dispatch centre dispatches for the city's police, fire, EMS and care teams."""
+    agency, agreement = models.Agency, models.SharingAgreement
+    centres = session.scalars(select(agency).where(agency.kind == "dispatch")).all()
+    served = session.scalars(select(agency).where(agency.kind.in_(DISPATCHED_KINDS))).all()
+    for centre in centres:
+        for other in served:
+            exists = session.scalar(
+                select(agreement.id).where(
+                    agreement.kind == "dispatch",
+                    agreement.agency_a_id == centre.id,
+                    agreement.agency_b_id == other.id,
+                )
+            )
+            if exists is None:
+                session.add(
+                    agreement(
+                        name=f"{centre.name} dispatches for {other.name}", kind="dispatch",
+                        agency_a_id=centre.id, agency_b_id=other.id, starts_on=AGREEMENTS_START,
+                    )
+                )  # fmt: skip

@@ -77,6 +77,7 @@ def find(
     consents: Iterable[ConsentTerms],
     agreement_id: int | None,
     today: date,
+    dispatch_agreement_id: int | None = None,
     break_glass_id: int | None = None,
     serious_threat_id: int | None = None,
 ) -> Grounds:
@@ -95,6 +96,7 @@ def find(
     return Grounds(
         purpose=purpose,
         agreement_id=agreement_id,
+        dispatch_agreement_id=dispatch_agreement_id,
         consent_id=consent_id,
         consent_until=until,
         part2_consent_id=part2_id,

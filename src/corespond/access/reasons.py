@@ -28,6 +28,11 @@ def explain(
     purpose = grounds.purpose.value.replace("_", " ")
     if allowed:
         return tuple(_allowed(policy, what, purpose, subject, fact, grounds) for policy in policies)
+    if not policies and fact.owner_agency_id is None:
+        return (
+            f"restricted: no agency is recorded as holding these {what}, so they are shared "
+            "with no one; name the source's agency in the jurisdiction file",
+        )
     if not policies:
         return (
             f"restricted: {fact.owner_name}'s {what} are not shared with {subject.agency_name} "
@@ -49,6 +54,18 @@ def _allowed(
         return (
             f"visible under information-sharing agreement #{grounds.agreement_id} between "
             f"{fact.owner_name} and {subject.agency_name} for {purpose}"
+        )
+    if policy == "dispatch-shares-calls":
+        return (
+            f"visible under dispatch agreement #{grounds.dispatch_agreement_id}: "
+            f"{fact.owner_name} dispatches for {subject.agency_name}"
+        )
+    if policy == "stewardship-identity-review":
+        return f"visible to data stewards for identity review of {fact.owner_name}'s records"
+    if policy == "stewardship-own-agency":
+        return (
+            f"visible to {subject.agency_name}'s data stewards for the quality of its own "
+            f"records: {fact.owner_name} holds these {what}"
         )
     if policy == "consent":
         until = f" until {grounds.consent_until.isoformat()}" if grounds.consent_until else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import or_, select
@@ -90,12 +91,14 @@ def terms(row: models.Consent, agencies: dict[str, int]) -> ConsentTerms:
 
 
 def agreement_between(session: Session, a: int | None, b: int | None, today: date) -> int | None:
+    """An information-sharing agreement (minimal shared view) in force between two agencies."""
     if a is None or b is None or a == b:
         return None
     agreement = models.SharingAgreement
     return session.scalar(
         select(agreement.id)
         .where(
+            agreement.kind == "minimal_view",
             or_(
                 (agreement.agency_a_id == a) & (agreement.agency_b_id == b),
                 (agreement.agency_a_id == b) & (agreement.agency_b_id == a),
@@ -106,6 +109,49 @@ def agreement_between(session: Session, a: int | None, b: int | None, today: dat
         .order_by(agreement.id)
         .limit(1)
     )
+
+
+def dispatch_agreement(
+    session: Session, dispatcher: int | None, served: int | None, today: date
+) -> int | None:
+    """A dispatch agreement in force under which ``dispatcher`` dispatches for ``served``."""
+    if dispatcher is None or served is None or dispatcher == served:
+        return None
+    agreement = models.SharingAgreement
+    return session.scalar(
+        select(agreement.id)
+        .where(
+            agreement.kind == "dispatch",
+            agreement.agency_a_id == dispatcher,
+            agreement.agency_b_id == served,
+            agreement.starts_on <= today,
+            or_(agreement.ends_on.is_(None), agreement.ends_on >= today),
+        )
+        .order_by(agreement.id)
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class SourceHolder:
+    """A source system's format and the agency that holds what it sends (None: not named)."""
+
+    format: str | None
+    agency: models.Agency | None
+
+
+def source_holders(session: Session) -> dict[int, SourceHolder]:
+    """Each source system's format and agency (named by its key in the jurisdiction file)."""
+    by_key: dict[str, models.Agency] = {}
+    for agency in session.scalars(select(models.Agency).order_by(models.Agency.id)):
+        by_key.setdefault(agency.source_key, agency)
+    system = models.SourceSystem
+    return {
+        source_id: SourceHolder(format, by_key.get(key) if key else None)
+        for source_id, format, key in session.execute(
+            select(system.id, system.format, system.agency_key)
+        )
+    }
 
 
 def emergency_access(

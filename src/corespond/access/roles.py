@@ -24,6 +24,8 @@ class Purpose(StrEnum):
     TREATMENT = "treatment"
     PROGRAM_EVALUATION = "program_evaluation"
     AUDIT = "audit"
+    DATA_STEWARDSHIP = "data_stewardship"
+    """Identity review across agencies (who is who) and the quality of the agency's own data."""
 
 
 ROLE_LABELS = {
@@ -59,7 +61,7 @@ ROLE_PURPOSES: dict[Role, tuple[Purpose, ...]] = {
     Role.CLINICIAN: (Purpose.CARE_COORDINATION, Purpose.TREATMENT, Purpose.EMERGENCY_RESPONSE),
     Role.CASEWORKER: (Purpose.CARE_COORDINATION,),
     Role.EMS: (Purpose.EMERGENCY_RESPONSE, Purpose.TREATMENT),
-    Role.DATA_STEWARD: (Purpose.CARE_COORDINATION,),
+    Role.DATA_STEWARD: (Purpose.DATA_STEWARDSHIP, Purpose.CARE_COORDINATION),
     Role.PROGRAM_MANAGER: (Purpose.PROGRAM_EVALUATION, Purpose.CARE_COORDINATION),
     Role.AGENCY_ADMIN: (Purpose.CARE_COORDINATION,),
     Role.AUDITOR: (Purpose.AUDIT,),

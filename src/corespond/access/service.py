@@ -42,46 +42,56 @@ def subject_of(session: Session, user: models.User) -> Subject:
 def decide_for(
     session: Session,
     subject: Subject,
-    person_id: int,
+    person_id: int | None,
     category: str,
     owner: models.Agency | None,
     purpose: Purpose,
     *,
     today: date | None = None,
+    items: dict[str, object] | None = None,
 ) -> Decision:
-    """Decide, from the store's consents, agreements and emergency access, and audit it."""
+    """Decide, from the store's consents, agreements and emergency access, and audit it.
+
+    ``person_id`` is None for facts about no one person (a list of calls); ``items`` says in the
+    audit event what the decision covered (the calls or rows shown under it).
+    """
     today = today or utcnow().date()
     now = utcnow()
+    owner_id = owner.id if owner else None
     found = ground_rules.find(
         purpose=purpose,
         agency_id=subject.agency_id,
         category=category,
-        consents=repository.consents_of_person(session, person_id),
-        agreement_id=repository.agreement_between(
-            session, subject.agency_id, owner.id if owner else None, today
+        consents=repository.consents_of_person(session, person_id) if person_id else [],
+        agreement_id=repository.agreement_between(session, subject.agency_id, owner_id, today),
+        dispatch_agreement_id=repository.dispatch_agreement(
+            session, owner_id, subject.agency_id, today
         ),
         today=today,
         break_glass_id=repository.emergency_access(
             session, subject.user_id, person_id, "break_glass", now
-        ),
+        ) if person_id else None,
         serious_threat_id=repository.emergency_access(
             session, subject.user_id, person_id, "serious_threat", now
-        ),
-    )
+        ) if person_id else None,
+    )  # fmt: skip
     fact = Fact(
         category=category,
-        owner_agency_id=owner.id if owner else None,
+        owner_agency_id=owner_id,
         owner_name=owner.name if owner else "an unknown agency",
         owner_kind=owner.kind if owner else "unknown",
         owner_criminal_justice=bool(owner.criminal_justice) if owner else False,
     )
     decision = decide(subject, fact, found)
+    detail: dict[str, object] = {"owner": owner_id, "policies": list(decision.policies)}
+    if items:
+        detail["items"] = items
     record(
         session, action="access.decision", actor=f"user:{subject.user_id}",
         agency_id=subject.agency_id, outcome="allow" if decision.allowed else "deny",
         person_id=person_id, categories=[category], purpose=purpose.value,
         legal_basis=_basis(decision, found), recipient_agency_id=subject.agency_id,
-        detail={"owner": fact.owner_agency_id, "policies": list(decision.policies)},
+        detail=detail,
     )  # fmt: skip
     return decision
 
@@ -93,6 +103,7 @@ def _basis(decision: Decision, found: ground_rules.Grounds) -> str | None:
         "consent": f"consent:{found.consent_id}",
         "part2-consent": f"consent:{found.part2_consent_id}",
         "agreement-minimal-view": f"agreement:{found.agreement_id}",
+        "dispatch-shares-calls": f"agreement:{found.dispatch_agreement_id}",
         "break-glass": f"emergency:{found.break_glass_id}",
         "serious-threat": f"emergency:{found.serious_threat_id}",
         "own-agency": "own-agency",

@@ -6,9 +6,12 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query
 
-from corespond.calls.repository import CallFilter, count_calls, search_calls
-from corespond.calls.schemas import CallPage, CallRead
-from corespond.web.dependencies import DbSession, csrf_guard, requires
+from corespond.access.reads import Reader
+from corespond.calls.repository import CallFilter
+from corespond.calls.schemas import CallPage, CallRead, WithheldRead
+from corespond.calls.service import visible_calls
+from corespond.db.engine import unit_of_work
+from corespond.web.dependencies import ReadingPurpose, SignedIn, csrf_guard, requires
 
 router = APIRouter(
     tags=["calls"], dependencies=[Depends(csrf_guard), Depends(requires(scope="calls:read"))]
@@ -17,7 +20,8 @@ router = APIRouter(
 
 @router.get("/calls", response_model=CallPage)
 def list_calls(
-    session: DbSession,
+    principal: SignedIn,
+    purpose: ReadingPurpose,
     q: str | None = Query(None, max_length=200, description="Event number, call type or address."),
     priority: int | None = Query(None, ge=0, le=9),
     beat: str | None = Query(None, max_length=40),
@@ -26,13 +30,20 @@ def list_calls(
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> CallPage:
-    """Calls for service, newest first (times UTC)."""
+    """Calls for service the user may see, newest first (times UTC); other agencies' calls are
+    counted in ``restricted`` with the reasons. Send ``X-Purpose-Of-Use`` to choose the purpose."""
     flt = CallFilter(q, priority, beat, since, until)
-    rows = search_calls(session, flt, limit=limit, offset=offset)
+    with unit_of_work() as session:
+        reader = Reader(session, user_id=principal.user_id, purpose=purpose)
+        listing = visible_calls(session, reader, flt, limit=limit, offset=offset)
     return CallPage(
-        total=count_calls(session, flt),
+        total=listing.total,
         limit=limit,
         offset=offset,
+        restricted=[
+            WithheldRead(agency=item.agency, calls=item.calls, reasons=list(item.reasons))
+            for item in listing.withheld
+        ],
         items=[
             CallRead(
                 id=call.id,
@@ -49,6 +60,6 @@ def list_calls(
                 beat=place.beat if place else None,
                 units=units,
             )
-            for call, place, units in rows
+            for call, place, units in listing.rows
         ],
     )

@@ -8,8 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from corespond.calls.repository import CallFilter, count_calls, search_calls
-from corespond.web.dependencies import DbSession, csrf_guard, requires
+from corespond.access.reads import Reader
+from corespond.calls.repository import CallFilter
+from corespond.calls.service import visible_calls
+from corespond.db.engine import unit_of_work
+from corespond.web.dependencies import ReadingPurpose, SignedIn, csrf_guard, requires
 from corespond.web.templating import templates
 
 router = APIRouter(
@@ -23,7 +26,8 @@ PAGE_SIZE = 50
 @router.get("/calls")
 def calls_page(
     request: Request,
-    session: DbSession,
+    principal: SignedIn,
+    purpose: ReadingPurpose,
     q: str = "",
     priority: str = "",
     beat: str = "",
@@ -31,6 +35,7 @@ def calls_page(
     until: str = "",
     page: int = 1,
 ) -> Response:
+    """Calls for service the user may see; other agencies' calls are counted as restricted."""
     errors: list[str] = []
     flt = CallFilter(
         text=q[:200] or None,
@@ -40,16 +45,20 @@ def calls_page(
         until=_date(until, "to", errors),
     )
     page = max(page, 1)
-    total = count_calls(session, flt)
-    rows = search_calls(session, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    with unit_of_work() as session:
+        reader = Reader(session, user_id=principal.user_id, purpose=purpose)
+        listing = visible_calls(
+            session, reader, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
     return templates.TemplateResponse(
         request,
         "calls.html",
         {
-            "rows": rows,
-            "total": total,
+            "rows": listing.rows,
+            "total": listing.total,
+            "withheld": listing.withheld,
             "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
+            "pages": max(1, -(-listing.total // PAGE_SIZE)),
             "form": {"q": q, "priority": priority, "beat": beat, "since": since, "until": until},
             "errors": errors,
         },

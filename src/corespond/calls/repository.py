@@ -25,8 +25,24 @@ class CallFilter:
     """``since`` and ``until`` are local days (``CORESPOND_TIMEZONE``), as the pages show times."""
 
 
-def _where(query, flt: CallFilter):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Holders:
+    """Whose calls a reader may see: calls of these agencies, and calls with no agency of their
+    own from these source systems (a CAD export's calls belong to its source's agency)."""
+
+    agency_ids: frozenset[int]
+    source_ids: frozenset[int]
+
+
+def _where(query, flt: CallFilter, holders: Holders | None = None):  # type: ignore[no-untyped-def]
     call, place = models.CallForService, models.Place
+    if holders is not None:
+        query = query.where(
+            or_(
+                call.agency_id.in_(holders.agency_ids),
+                call.agency_id.is_(None) & call.source_system_id.in_(holders.source_ids),
+            )
+        )
     if flt.text:
         pattern = f"%{flt.text.strip().upper()}%"
         query = query.where(
@@ -43,11 +59,9 @@ def _where(query, flt: CallFilter):  # type: ignore[no-untyped-def]
     if flt.beat:
         query = query.where(func.upper(place.beat) == flt.beat.strip().upper())
     if flt.since:
-        query = query.where(call.queued_at >= datetime.combine(flt.since, time()))
+        query = query.where(call.queued_at >= _utc_midnight(flt.since))
     if flt.until:
-        query = query.where(
-            call.queued_at < datetime.combine(flt.until + timedelta(days=1), time())
-        )
+        query = query.where(call.queued_at < _utc_midnight(flt.until + timedelta(days=1)))
     return query
 
 
@@ -58,7 +72,12 @@ def _utc_midnight(day: date) -> datetime:
 
 
 def search_calls(
-    session: Session, flt: CallFilter, *, limit: int, offset: int = 0
+    session: Session,
+    flt: CallFilter,
+    *,
+    limit: int,
+    offset: int = 0,
+    holders: Holders | None = None,
 ) -> Sequence[tuple[models.CallForService, models.Place | None, int]]:
     """Calls matching ``flt``, newest first, each with its place and number of units."""
     units = (
@@ -75,11 +94,24 @@ def search_calls(
         .limit(limit)
         .offset(offset)
     )
-    return session.execute(_where(query, flt)).all()
+    return session.execute(_where(query, flt, holders)).all()
 
 
-def count_calls(session: Session, flt: CallFilter) -> int:
+def count_calls(session: Session, flt: CallFilter, *, holders: Holders | None = None) -> int:
     query = select(func.count(models.CallForService.id)).outerjoin(
         models.Place, models.Place.id == models.CallForService.place_id
     )
-    return session.scalar(_where(query, flt)) or 0
+    return session.scalar(_where(query, flt, holders)) or 0
+
+
+def calls_by_holder(session: Session, flt: CallFilter) -> list[tuple[int, int | None, int]]:
+    """(source system, agency or None, number of calls) of the calls matching ``flt``."""
+    call = models.CallForService
+    query = (
+        select(call.source_system_id, call.agency_id, func.count(call.id))
+        .outerjoin(models.Place, models.Place.id == call.place_id)
+        .group_by(call.source_system_id, call.agency_id)
+    )
+    return [
+        (source, agency, calls) for source, agency, calls in session.execute(_where(query, flt))
+    ]

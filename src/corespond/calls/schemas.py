@@ -23,8 +23,17 @@ class CallRead(BaseModel):
     units: int
 
 
+class WithheldRead(BaseModel):
+    """Calls held by an agency the user may not see: how many, and why (never their content)."""
+
+    agency: str
+    calls: int
+    reasons: list[str]
+
+
 class CallPage(BaseModel):
     total: int
     limit: int
     offset: int
     items: list[CallRead]
+    restricted: list[WithheldRead] = []

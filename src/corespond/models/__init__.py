@@ -9,7 +9,7 @@ from corespond.models.access import (
     WebSession,
 )
 from corespond.models.agency import Agency, Beat, Program, SourceSystem
-from corespond.models.audit import AuditCheckpoint, AuditEvent
+from corespond.models.audit import AuditArchive, AuditCheckpoint, AuditEvent
 from corespond.models.base import Base
 from corespond.models.call import CallForService, CallPerson, UnitResponse
 from corespond.models.casework import CareTeamContact, CaseNote, Caution, Referral, ResponsePlan
@@ -34,6 +34,7 @@ __all__ = [
     "Agency",
     "ApiToken",
     "Arrest",
+    "AuditArchive",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",

@@ -81,15 +81,26 @@ class ApiToken(Base):
 
 
 class SharingAgreement(Base):
-    """An information-sharing agreement between two agencies (a memorandum of understanding):
-    under it, each sees the other's minimal shared view (identity, cautions)."""
+    """An agreement between two agencies, of one of two kinds.
+
+    ``minimal_view``: an information-sharing agreement (a memorandum of understanding); under
+    it, each sees the other's minimal shared view (identity, cautions).
+    ``dispatch``: agency A, a dispatch centre, dispatches for agency B (an interlocal or
+    dispatch-services agreement); under it, B's users see A's call data. One way only.
+    """
 
     __tablename__ = "sharing_agreement"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(
+        String(20), default="minimal_view", server_default="minimal_view"
+    )
+    """``minimal_view`` or ``dispatch``."""
     agency_a_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    """For a dispatch agreement: the dispatch centre."""
     agency_b_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    """For a dispatch agreement: the agency it dispatches for."""
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

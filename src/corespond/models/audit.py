@@ -21,8 +21,8 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(DateTime)
-    """UTC, to the microsecond (CJIS AU-8)."""
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    """UTC, to the microsecond (CJIS AU-8). Indexed for the auditor's weekly review."""
     actor: Mapped[str] = mapped_column(String(200))
     """The user (``user:<id>``), API client (``token:<id>``) or ``system``."""
     agency_id: Mapped[int | None] = mapped_column(Integer)
@@ -58,3 +58,30 @@ class AuditCheckpoint(Base):
     """Hex of the Ed25519 public key that signed it."""
     signature: Mapped[str] = mapped_column(String(128))
     """Hex of the signature over ``checkpoint_message(seq, hash, signed_at)``."""
+
+
+class AuditArchive(Base):
+    """Events exported to an archive file (``corespond audit archive``), signed like a checkpoint.
+
+    The rows stay in the log; the record is what lets the live chain verify from the archive's
+    last hash once an operator has removed archived rows (docs/security.md, retention).
+    """
+
+    __tablename__ = "audit_archive"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    """The hash the first archived event follows (the genesis hash for the first archive)."""
+    last_hash: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the archive file's event lines."""
+    before: Mapped[datetime] = mapped_column(DateTime)
+    """Every archived event happened before this time (UTC)."""
+    file_name: Mapped[str] = mapped_column(String(400))
+    signed_at: Mapped[datetime] = mapped_column(DateTime)
+    public_key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    """Hex Ed25519 signature over ``archive_message(...)`` (``audit.archive``)."""

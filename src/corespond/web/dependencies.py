@@ -93,6 +93,25 @@ def _find_principal(request: Request) -> Principal:
 SignedIn = Annotated[Principal, Depends(_principal)]
 
 
+def _reading_purpose(request: Request, principal: SignedIn) -> Purpose:
+    """An API client names its purpose of use in the ``X-Purpose-Of-Use`` header; a browser
+    session works under the purpose it chose; otherwise the roles' first purpose."""
+    asked = request.headers.get("x-purpose-of-use")
+    if asked is None:
+        if principal.purpose is not None:
+            return principal.purpose
+        if not principal.purposes:
+            raise Forbidden("your roles allow no purpose of use")
+        return principal.purposes[0]
+    if asked not in {purpose.value for purpose in principal.purposes}:
+        raise Forbidden(f"your roles do not allow the purpose {asked!r}")
+    return Purpose(asked)
+
+
+ReadingPurpose = Annotated[Purpose, Depends(_reading_purpose)]
+"""The purpose of use the request's reads are decided under."""
+
+
 async def csrf_guard(request: Request, principal: SignedIn) -> None:
     """Refuse an unsafe request from a browser session without the session's CSRF token
     (a form's ``csrf_token`` field or an ``X-CSRF-Token`` header). API tokens are exempt:
