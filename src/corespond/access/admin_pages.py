@@ -10,12 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from corespond import models
-from corespond.access import repository, users
+from corespond.access import repository, service, users
 from corespond.access.passwords import WeakPassword
 from corespond.access.roles import ROLE_LABELS, Role
-from corespond.audit.chain import record
 from corespond.db.engine import unit_of_work
-from corespond.models.base import utcnow
 from corespond.web.dependencies import DbSession, Principal, csrf_guard, requires
 from corespond.web.templating import templates
 
@@ -90,18 +88,20 @@ def emergency_page(request: Request, principal: Auditor, session: DbSession) -> 
 
 @router.post("/admin/emergency-access/{access_id}/review")
 def review_emergency(
-    principal: Auditor, access_id: int, note: Annotated[str, Form(max_length=2000)] = ""
+    principal: Auditor,
+    access_id: int,
+    note: Annotated[str, Form(max_length=2000)] = "",
+    back: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     with unit_of_work() as session:
-        access = session.get(models.EmergencyAccess, access_id)
-        owner = session.get(models.User, access.user_id) if access else None
-        if access is None or owner is None or owner.agency_id != principal.agency_id:
-            raise HTTPException(404, "no such emergency access for your agency")
-        if access.reviewed_at is None:
-            access.reviewed_by, access.reviewed_at = principal.user_id, utcnow()
-            record(
-                session, action="access.emergency_reviewed", actor=principal.actor,
-                agency_id=principal.agency_id, person_id=access.person_id,
-                detail={"emergency": access_id, "note": note[:500]},
-            )  # fmt: skip
-    return RedirectResponse("/admin/emergency-access", status_code=303)
+        reviewer = session.get(models.User, principal.user_id)
+        assert reviewer is not None
+        try:
+            service.review_emergency_access(
+                session, reviewer=reviewer, access_id=access_id, note=note
+            )
+        except service.AccessError as exc:
+            raise HTTPException(404, str(exc)) from None
+    # Back to the weekly review if the form came from it; never to another site.
+    target = back if back.startswith("/audit/review") else "/admin/emergency-access"
+    return RedirectResponse(target, status_code=303)

@@ -212,6 +212,24 @@ def open_emergency_access(
     return access
 
 
+def review_emergency_access(
+    session: Session, *, reviewer: models.User, access_id: int, note: str = ""
+) -> models.EmergencyAccess:
+    """An auditor marks their agency's emergency access reviewed (audited; once only)."""
+    access = session.get(models.EmergencyAccess, access_id)
+    opener = session.get(models.User, access.user_id) if access else None
+    if access is None or opener is None or opener.agency_id != reviewer.agency_id:
+        raise AccessError("no such emergency access for your agency")
+    if access.reviewed_at is None:
+        access.reviewed_by, access.reviewed_at = reviewer.id, utcnow()
+        record(
+            session, action="access.emergency_reviewed", actor=f"user:{reviewer.id}",
+            agency_id=reviewer.agency_id, person_id=access.person_id,
+            detail={"emergency": access_id, "note": note[:500]},
+        )  # fmt: skip
+    return access
+
+
 def _authored_record(session: Session, person_id: int) -> models.PersonRecord:
     """The person's record in corespond's own source system, made on first use: consents a
     user records hang on it (facts hang on records, never on persons)."""

@@ -107,8 +107,9 @@ def lock(
     user.locked_at = utcnow()
     user.lock_reason = reason
     record(
-        session, action="admin.user_locked", actor=by, detail={"user_id": user.id, "reason": reason}
-    )
+        session, action="admin.user_locked", actor=by, agency_id=user.agency_id,
+        detail={"user_id": user.id, "reason": reason},
+    )  # fmt: skip
 
 
 def unlock(session: Session, username: str, *, by: str) -> None:
@@ -121,7 +122,10 @@ def unlock(session: Session, username: str, *, by: str) -> None:
             user_id=user.id, username=user.username, success=True, reason="unlocked"
         )
     )
-    record(session, action="admin.user_unlocked", actor=by, detail={"user_id": user.id})
+    record(
+        session, action="admin.user_unlocked", actor=by, agency_id=user.agency_id,
+        detail={"user_id": user.id},
+    )  # fmt: skip
 
 
 def reset_mfa(session: Session, username: str, *, by: str) -> NewUser:
@@ -129,7 +133,10 @@ def reset_mfa(session: Session, username: str, *, by: str) -> NewUser:
     user = get_user(session, username)
     secret = pyotp.random_base32()
     user.totp_secret_encrypted = FieldCipher.from_settings().encrypt(secret, context=TOTP_CONTEXT)
-    record(session, action="admin.mfa_reset", actor=by, detail={"user_id": user.id})
+    record(
+        session, action="admin.mfa_reset", actor=by, agency_id=user.agency_id,
+        detail={"user_id": user.id},
+    )  # fmt: skip
     return NewUser(user, secret)
 
 

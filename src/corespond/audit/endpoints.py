@@ -1,18 +1,23 @@
-"""JSON API: a person's accounting of disclosures (JSON, or CSV to hand to the person)."""
+"""JSON API: a person's accounting of disclosures (JSON, or CSV to hand to the person), and the
+auditor's weekly review."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from corespond import models
+from corespond.access import service
 from corespond.access.roles import Role
 from corespond.audit.chain import record
 from corespond.audit.disclosures import accounting, as_csv
+from corespond.audit.pages import Auditor, review_for
+from corespond.audit.schemas import WeeklyReview
 from corespond.db.engine import unit_of_work
 from corespond.web.dependencies import Principal, csrf_guard, requires
 
@@ -64,3 +69,30 @@ def disclosures(
         )
         for item in found
     ]
+
+
+class EmergencyReviewIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+@router.get("/audit/review", response_model=WeeklyReview)
+def weekly_review(principal: Auditor, week: date | None = None) -> WeeklyReview:
+    """Your agency's weekly review: emergency access, serious-threat disclosures, denied
+    decisions, failed sign-ins and lockouts, administrative changes, and reads by user, for the
+    seven days from ``week`` (local midnight), or the last seven days."""
+    return review_for(principal, week)
+
+
+@router.post("/audit/emergency-access/{access_id}/review", status_code=204)
+def review_emergency(principal: Auditor, access_id: int, review: EmergencyReviewIn) -> None:
+    """Mark your agency's emergency access reviewed (audited)."""
+    with unit_of_work() as session:
+        reviewer = session.get(models.User, principal.user_id)
+        if reviewer is None:
+            raise HTTPException(401, "the user no longer exists")
+        try:
+            service.review_emergency_access(
+                session, reviewer=reviewer, access_id=access_id, note=review.note
+            )
+        except service.AccessError as exc:
+            raise HTTPException(404, str(exc)) from None

@@ -1,19 +1,25 @@
-"""``corespond audit``: verify the audit log, and sign its head."""
+"""``corespond audit``: verify the audit log, sign its head, and the weekly review."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from corespond.audit import chain
 from corespond.db.engine import session_factory, unit_of_work
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="The tamper-evident audit log: `verify` walks the chain, `checkpoint` signs its head.",
+    help=(
+        "The tamper-evident audit log: `verify` walks the chain, `checkpoint` signs its head, "
+        "`review` lists what an auditor reviews each week."
+    ),
 )
 
 
@@ -65,3 +71,88 @@ def checkpoint() -> None:
         Console().print("The audit log is empty: nothing to sign.")
     else:
         Console().print(f"Signed the head at event {mark.seq:,} ({mark.hash[:16]}…).")
+
+
+@app.command("review")
+def review(
+    week: Annotated[
+        datetime | None,
+        typer.Option(
+            "--week",
+            formats=["%Y-%m-%d"],
+            help="First day of the week (local). Default: the last seven days.",
+        ),
+    ] = None,
+    agency: Annotated[
+        str | None,
+        typer.Option("--agency", help="Agency id, key or name. Default: every agency."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the review as JSON.")] = False,
+) -> None:
+    """What an auditor reviews for a week (CJIS AU-6; HIPAA 164.308(a)(1)(ii)(D)): emergency
+    access and whether it was reviewed, serious-threat disclosures, denied decisions, failed
+    sign-ins and lockouts, administrative changes, and users with unusually many reads."""
+    from corespond.access.repository import agency_ids_by_name
+    from corespond.audit.review import week_window, weekly_review
+
+    window = week_window(week.date() if week else None)
+    with unit_of_work() as session:
+        agency_id = None
+        if agency is not None:
+            known = agency_ids_by_name(session)
+            agency_id = int(agency) if agency.isdigit() else known.get(agency.strip().lower())
+            if agency_id is None or agency_id not in known.values():
+                Console(stderr=True).print(f"[red]error:[/] no agency {escape(agency)!r}")
+                raise typer.Exit(2)
+        found = weekly_review(session, agency_id=agency_id, window=window)
+        chain.record(
+            session, action="audit.review_read", actor="cli", agency_id=agency_id,
+            purpose="audit",
+            detail={"start": window.start.isoformat(), "end": window.end.isoformat()},
+        )  # fmt: skip
+    if as_json:
+        typer.echo(found.model_dump_json(indent=2))
+        return
+    console = Console()
+    console.print(
+        f"[bold]Weekly review of {escape(found.agency)}[/], "
+        f"{found.start:%Y-%m-%d %H:%M} to {found.end:%Y-%m-%d %H:%M} UTC"
+    )
+    console.print("[bold]Emergency access[/]" if found.break_glass or found.serious_threats
+                  else "No emergency access was opened.")  # fmt: skip
+    for item in [*found.break_glass, *found.serious_threats]:
+        reviewed = f"reviewed by {escape(item.reviewed_by or '')}" if item.reviewed else (
+            "[red]not reviewed[/]"
+        )  # fmt: skip
+        console.print(
+            f"  {item.kind.replace('_', ' ')} #{item.id} by {escape(item.user)} for person "
+            f"{item.person_id}, opened {item.opened_at:%Y-%m-%d %H:%M} UTC, {item.reads} read(s), "
+            f"{reviewed}\n    reason: {escape(item.reason)}"
+        )
+    if found.older_unreviewed:
+        console.print(f"[red]{found.older_unreviewed} earlier opening(s) still not reviewed.[/]")
+    for title, rows in (
+        (f"Denied decisions ({found.denied_total})", found.denied),
+        ("Failed sign-ins and lockouts", found.sign_in_failures),
+        ("Administrative changes", found.admin_changes),
+    ):
+        table = Table("event", "at (UTC)", "who", "action", "person", title=title)
+        table.add_column("detail", overflow="fold")
+        for event in rows:
+            table.add_row(
+                str(event.seq), f"{event.at:%Y-%m-%d %H:%M}", escape(event.user or event.actor),
+                f"{event.action} ({event.outcome})", str(event.person_id or ""),
+                escape(json.dumps(event.detail, sort_keys=True)),
+            )  # fmt: skip
+        console.print(table)
+    title = (
+        f"Reads of person data (unusual: over {found.unusual_factor}x the others' median "
+        f"and over {found.unusual_floor})"
+    )
+    reads = Table("user", "reads", "people", "others' median", "", title=title)
+    for row in found.person_reads:
+        reads.add_row(
+            escape(row.user or row.actor), str(row.reads), str(row.persons),
+            f"{row.others_median:g}", "[red]unusual[/]" if row.unusual else "",
+        )  # fmt: skip
+    console.print(reads)

@@ -16,6 +16,7 @@ from corespond.access import admin_pages, consent_pages, decisions
 from corespond.access import endpoints as access_endpoints
 from corespond.access import pages as access_pages
 from corespond.audit import endpoints as audit_endpoints
+from corespond.audit import pages as audit_pages
 from corespond.calls import endpoints as call_endpoints
 from corespond.calls import pages as call_pages
 from corespond.ingest import endpoints as ingest_endpoints
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
     app.include_router(access_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(consent_pages.router)
+    app.include_router(audit_pages.router)
     app.include_router(ingest_pages.router)
     app.include_router(call_pages.router)
     app.include_router(linkage_pages.router)

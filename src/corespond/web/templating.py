@@ -11,7 +11,8 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from corespond.config import get_settings
 
 PACKAGES = (
-    "corespond.web", "corespond.access", "corespond.ingest", "corespond.calls", "corespond.linkage",
+    "corespond.web", "corespond.access", "corespond.audit", "corespond.ingest", "corespond.calls",
+    "corespond.linkage",
 )  # fmt: skip
 
 environment = Environment(
