@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ from corespond.db.engine import session_factory, unit_of_work
 from corespond.demo.city import CityParams, build_city
 from corespond.linkage import repository
 from corespond.linkage.cluster import collapse
+from corespond.linkage.comparisons import Columns
 from corespond.linkage.features import Identity, features
-from corespond.linkage.matcher import NoModel, OnlineMatcher, link_new
+from corespond.linkage.matcher import NoModel, OnlineMatcher, link_new, load_scorer, warm
 from corespond.linkage.model import LinkageModel, to_table
 from corespond.linkage.online import Scorer, match_keys
 
@@ -62,11 +64,29 @@ def test_scores_and_candidates_are_exactly_the_batch_runs(linked: dict[int, int]
     assert set(zip(pairs.a.tolist(), pairs.b.tolist(), strict=True)) <= keyed
 
 
-def test_online_decisions_agree_with_the_batch_run(linked: dict[int, int]) -> None:
+def test_a_block_of_candidates_scores_as_each_pair_does(linked: dict[int, int]) -> None:
+    with session_factory()() as session:
+        scorer = load_scorer(session)
+        records = [features(i) for i in repository.identities_for(session, list(linked))]
+    linkable = [r for r in records if r.unlinkable is None]
+    block = Columns.of(linkable)
+
+    for query in linkable[::15]:
+        together = scorer.probabilities(query, block)
+        one_by_one = [scorer.probability(query, record) for record in linkable]
+        assert together.tolist() == pytest.approx(one_by_one, abs=1e-12)
+    assert [block.features(i) for i in range(len(block))] == [
+        replace(r, source=None) for r in linkable
+    ]
+
+
+@pytest.mark.parametrize("in_memory", [True, False], ids=["in-memory index", "from the store"])
+def test_online_decisions_agree_with_the_batch_run(linked: dict[int, int], in_memory: bool) -> None:
     sizes = Counter(linked.values())
     outcome: Counter[str] = Counter()
     with session_factory()() as session:
-        matcher = OnlineMatcher(session)
+        matcher = OnlineMatcher(session, in_memory=in_memory)
+        assert (matcher.index is not None) is in_memory
         for identity in repository.identities_for(session, list(linked)):
             result = matcher.match(session, identity, exclude=identity.record_id)
             batch = linked[identity.record_id]
@@ -135,3 +155,54 @@ def test_an_identity_with_nothing_to_match_on_is_unlinkable(linked: dict[int, in
     with session_factory()() as session:
         result = OnlineMatcher(session).match(session, Identity(0, first_name="UNKNOWN"))
     assert result.decision == "unlinkable" and "no valid SSN" in result.reason
+
+
+def test_the_in_memory_index_takes_in_records_linked_since_and_is_rebuilt_by_a_run(
+    linked: dict[int, int],
+) -> None:
+    with session_factory()() as session:
+        built = warm(session)
+        copied = session.scalars(
+            select(models.PersonRecord).where(models.PersonRecord.dob.is_not(None)).limit(3)
+        ).all()
+        session.expunge_all()
+    with unit_of_work() as session:  # the same people again, from a new source
+        system = models.SourceSystem(name="later")
+        session.add(system)
+        session.flush()
+        copies = [
+            models.PersonRecord(
+                source_system_id=system.id,
+                source_key=str(record.id),
+                content_hash="copy",
+                data_category="identity",
+                first_name=record.first_name,
+                last_name=record.last_name,
+                dob=record.dob,
+                sex=record.sex,
+            )
+            for record in copied
+        ]
+        session.add_all(copies)
+        session.flush()
+        new_ids = [record.id for record in copies]
+        assert link_new(session).records == 3
+
+    with session_factory()() as session:
+        extended = warm(session)
+        indexed = {int(i) for s in extended.segments for i in s.columns.record_ids}
+        assert extended.version == built.version and extended.watermark > built.watermark
+        assert len(extended.segments) == 2 and set(new_ids) <= indexed
+        identity = repository.identities_for(session, [new_ids[0]])[0]
+        in_memory = OnlineMatcher(session).match(session, identity, exclude=copied[0].id)
+        stored = OnlineMatcher(session, in_memory=False).match(
+            session, identity, exclude=copied[0].id
+        )
+        assert in_memory == stored
+        blocks = extended.candidates(match_keys(features(identity)))
+        assert new_ids[0] in {int(i) for block in blocks for i in block.record_ids}
+
+    assert CliRunner().invoke(app, ["link", "run"]).exit_code == 0
+    with session_factory()() as session:
+        rebuilt = warm(session)
+    assert rebuilt.version != built.version and len(rebuilt.segments) == 1

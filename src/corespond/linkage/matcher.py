@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import json
-from collections import Counter, OrderedDict
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from corespond import models
 from corespond.config import get_settings
-from corespond.linkage import repository
-from corespond.linkage.features import Features, Identity, compared_fields, features
+from corespond.linkage import index, repository
+from corespond.linkage.comparisons import Columns
+from corespond.linkage.features import Features, Identity, features
+from corespond.linkage.index import FeatureIndex
 from corespond.linkage.online import MatchResult, Scorer, decide, match_keys
 from corespond.models.base import utcnow
 
 FEATURE_CACHE = 200_000
+"""Most candidates' features a matcher reading from the store keeps between matches."""
+TOP = 5
+"""Candidate persons a match returns."""
+PERSONS_READ = 32
+"""Candidates whose persons are read at a time, strongest first, until ``TOP`` are found."""
 
 
 class NoModel(Exception):
@@ -37,13 +46,14 @@ def term_frequencies(records: list[Features]) -> dict[str, dict[str, float]]:
 _scorers: dict[tuple[object, ...], Scorer] = {}
 
 
-def load_scorer(session: Session) -> Scorer:
+def load_scorer(session: Session, key: tuple[object, ...] | None = None) -> Scorer:
     """The latest model's scorer, with the name frequencies of the last run.
 
     Built once per model and run (a page or a 911 lookup must not reload the model and every
-    name frequency), and rebuilt when either changes.
+    name frequency), and rebuilt when either changes. ``key``: the store's
+    ``repository.scorer_key``, when the caller has just read it.
     """
-    key = repository.scorer_key(session)
+    key = key or repository.scorer_key(session)
     if key is None:
         raise NoModel("no linkage model yet: run `corespond link run` first")
     scorer = _scorers.get(key)
@@ -54,6 +64,37 @@ def load_scorer(session: Session) -> Scorer:
         _scorers.clear()
         _scorers[key] = scorer
     return scorer
+
+
+_index: FeatureIndex | None = None
+_index_lock = threading.Lock()
+
+
+def warm(session: Session) -> FeatureIndex:
+    """Build (or bring up to date) this process's in-memory index of the linked records.
+
+    A server calls it at start-up, so that its first 911 lookup does not wait for the index;
+    ``OnlineMatcher`` calls it on every lookup, when it costs two small queries, takes in the
+    records incremental linking indexed since, and builds the index anew after a linkage run.
+    The index holds what is committed: it reads through a session of its own.
+    """
+    global _index
+    bind = session.get_bind().execution_options(write=False)
+    if bind.dialect.name == "postgresql":  # one snapshot for the version, the keys, the records
+        bind = bind.execution_options(isolation_level="REPEATABLE READ")
+    with _index_lock, Session(bind) as reader:
+        version = repository.scorer_key(reader)
+        if version is None:
+            raise NoModel("no linkage model yet: run `corespond link run` first")
+        watermark = repository.match_key_watermark(reader)
+        current = _index
+        if current is None or current.version != version or watermark < current.watermark:
+            _index = None  # let the old index go before the new one is built
+            current = index.build(reader, version)
+        elif watermark > current.watermark:
+            current = index.extended(current, reader)
+        _index = current
+        return current
 
 
 def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
@@ -70,32 +111,39 @@ def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
 
 
 class OnlineMatcher:
-    """Matches one identity at a time against everyone linked in the store."""
+    """Matches one identity at a time against everyone linked in the store.
+
+    Candidates come from this process's in-memory index (``warm``) or, with
+    ``in_memory=False``, from the store itself: what ``link_new`` needs, since it matches each
+    record against the ones it has just indexed in its own, uncommitted, transaction. Either
+    way they are the records sharing a blocking key with the identity in ``person_match_key``.
+    """
 
     def __init__(
         self, session: Session, *, link_threshold: float | None = None,
-        review_threshold: float | None = None,
+        review_threshold: float | None = None, in_memory: bool = True,
     ) -> None:  # fmt: skip
         settings = get_settings()
-        self.scorer = load_scorer(session)
+        version = repository.scorer_key(session)
+        self.scorer = load_scorer(session, version)
         self.link_threshold = link_threshold or settings.link_threshold
         self.review_threshold = review_threshold or settings.review_threshold
-        self._features: OrderedDict[int, Features] = OrderedDict()
-        """Recently seen candidates' features (records rarely change between matches)."""
+        self.index = warm(session) if in_memory else None
+        if self.index is not None and self.index.version != version:
+            # This transaction sees another run than the one committed (it began before that
+            # run committed, or made it): the store itself has this run's candidates.
+            self.index = None
+        self._features: dict[int, Features] = {}
+        """Candidates' features read from the store (records rarely change between matches)."""
 
-    def _candidates(self, session: Session, ids: list[int]) -> list[Features]:
+    def _stored(self, session: Session, keys: list[str], exclude: int | None) -> Columns:
+        ids = [r for r in repository.records_with_keys(session, keys) if r != exclude]
         missing = [i for i in ids if i not in self._features]
+        if len(self._features) + len(missing) > FEATURE_CACHE:
+            self._features.clear()
         for identity in repository.identities_for(session, missing):
             self._features[identity.record_id] = features(identity)
-        found = []
-        for record_id in ids:
-            cached = self._features.get(record_id)
-            if cached is not None:
-                self._features.move_to_end(record_id)
-                found.append(cached)
-        while len(self._features) > FEATURE_CACHE:
-            self._features.popitem(last=False)
-        return found
+        return Columns.of(self._features[i] for i in sorted(ids) if i in self._features)
 
     def match(
         self, session: Session, identity: Identity, *, exclude: int | None = None
@@ -107,32 +155,64 @@ class OnlineMatcher:
             return decide(
                 query, [], lambda _p: [], lambda _r: {}, link_threshold=1, review_threshold=1
             )
-        found = [
-            r for r in repository.records_with_keys(session, match_keys(query)) if r != exclude
-        ]
-        candidates = self._candidates(session, found)
-        person_of = repository.persons_of(session, found)
-        # Identical candidates (a frequent utilizer's repeated records) score identically.
-        scores: dict[tuple[object, ...], float] = {}
-        scored = []
-        for candidate in candidates:
-            key = compared_fields(candidate)
-            probability = scores.get(key)
-            if probability is None:
-                probability = scores[key] = self.scorer.probability(query, candidate)
-            scored.append((probability, candidate, person_of.get(candidate.unique_id)))
+        keys = match_keys(query)
+        if self.index is not None:
+            blocks = self.index.candidates(keys, exclude=exclude)
+        else:
+            blocks = [self._stored(session, keys, exclude)]
+        blocks = [block for block in blocks if len(block)]
+        ids = np.concatenate([block.record_ids for block in blocks] or [np.zeros(0, np.int64)])
+        probabilities = np.concatenate(
+            [self.scorer.probabilities(query, block) for block in blocks] or [np.zeros(0)]
+        )
 
         def members(person: int) -> list[Features]:
             return repository.identifiers_of_person(session, person, exclude=exclude)
 
+        def explain(record_id: int) -> dict[str, Any]:
+            at = int(np.flatnonzero(ids == record_id)[0])
+            for block in blocks:  # the record's block, and its place in it
+                if at < len(block):
+                    return self.scorer.score(query, block.features(at)).explanation
+                at -= len(block)
+            raise LookupError(record_id)
+
         return decide(
             query,
-            scored,
+            self._ranked(session, ids, probabilities),
             members,
-            lambda record: self.scorer.score(query, record).explanation,
+            explain,
             link_threshold=self.link_threshold,
             review_threshold=self.review_threshold,
+            top=TOP,
         )
+
+    def _ranked(
+        self, session: Session, ids: np.ndarray, probabilities: np.ndarray
+    ) -> list[tuple[float, int, int | None]]:
+        """The candidates ``decide`` needs, strongest first, with their persons: every one at
+        or above the link threshold (the contradiction guard reads them), then on down to
+        the ``TOP``th person, with any that tie the last one taken.
+
+        Persons are read from the store for these few candidates only, so that a steward's
+        merge or split counts at once.
+        """
+        order = np.lexsort((ids, -probabilities))
+        needed = int(np.count_nonzero(probabilities >= self.link_threshold))
+        person_of: dict[int, int] = {}
+        taken = 0
+        while taken < len(order) and (taken < needed or len(set(person_of.values())) < TOP):
+            end = min(len(order), max(needed, taken + PERSONS_READ))
+            while end < len(order) and probabilities[order[end]] == probabilities[order[end - 1]]:
+                end += 1
+            person_of.update(repository.persons_of(session, ids[order[taken:end]].tolist()))
+            taken = end
+        return [
+            (probability, record, person_of.get(record))
+            for probability, record in zip(
+                probabilities[order[:taken]].tolist(), ids[order[:taken]].tolist(), strict=True
+            )
+        ]
 
 
 @dataclass
@@ -151,7 +231,7 @@ def link_new(session: Session) -> IncrementalSummary:
     unlinked = repository.unlinked_record_ids(session)
     if not unlinked:
         return summary
-    matcher = OnlineMatcher(session)
+    matcher = OnlineMatcher(session, in_memory=False)
     for identity in repository.identities_for(session, unlinked):
         result = matcher.match(session, identity, exclude=identity.record_id)
         summary.records += 1

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import jellyfish
+import numpy as np
 
 from corespond.linkage.cluster import dobs_compatible
+from corespond.linkage.comparisons import COMPARISONS, Columns, Values
 from corespond.linkage.features import Features
 from corespond.linkage.model import FIELDS, Pair, with_floors
 
 Decision = Literal["linked", "review", "new", "unlinkable"]
-Level = Callable[[Features, Features], bool]
 
 
 def match_keys(record: Features) -> list[str]:
@@ -43,58 +43,6 @@ def match_keys(record: Features) -> list[str]:
     if record.street and record.zip and record.first_name:
         keys.append(f"addr:{record.street}|{record.zip}|{record.first_name[0]}")
     return [key[:200] for key in dict.fromkeys(keys)]
-
-
-def _both(name: str) -> Callable[[Features, Features], bool]:
-    return lambda a, b: getattr(a, name) is not None and getattr(b, name) is not None
-
-
-def _equal(name: str) -> Level:
-    return lambda a, b: getattr(a, name) == getattr(b, name)
-
-
-def _jaro(name: str, at: float) -> Level:
-    return lambda a, b: jellyfish.jaro_winkler_similarity(getattr(a, name), getattr(b, name)) >= at
-
-
-def _share(name: str) -> Level:
-    return lambda a, b: bool(set(getattr(a, name)) & set(getattr(b, name)))
-
-
-def _dob_swapped(a: Features, b: Features) -> bool:
-    x, y = a.dob or "", b.dob or ""
-    return x[:4] == y[:4] and x[5:7] == y[8:10] and x[8:10] == y[5:7]
-
-
-def _dob_near(a: Features, b: Features) -> bool:
-    return jellyfish.damerau_levenshtein_distance(a.dob or "", b.dob or "") <= 1
-
-
-def _same_street(a: Features, b: Features) -> bool:
-    return a.street is not None and a.street == b.street and a.zip == b.zip
-
-
-ALWAYS: Level = lambda a, b: True  # noqa: E731
-
-
-def _name(column: str, other_names: str) -> tuple[Level, list[Level]]:
-    """As ``model._name``: exact, in the other-names list, Jaro-Winkler 0.92, 0.80, other."""
-    return (
-        _both(column),
-        [_equal(column), _share(other_names), _jaro(column, 0.92), _jaro(column, 0.80), ALWAYS],
-    )
-
-
-# Each comparison: when it is not null, then its non-null levels in the model's order.
-COMPARISONS: dict[str, tuple[Level, list[Level]]] = {
-    "first_name": _name("first_name", "first_names"),
-    "last_name": _name("last_name", "last_names"),
-    "dob": (_both("dob"), [_equal("dob"), _dob_swapped, _dob_near, ALWAYS]),
-    "ssn": (_both("ssn"), [_equal("ssn"), ALWAYS]),
-    "phone": (_both("phone"), [_equal("phone"), ALWAYS]),
-    "address": (_both("zip"), [_same_street, _equal("zip"), ALWAYS]),
-    "sex": (_both("sex"), [_equal("sex"), ALWAYS]),
-}  # fmt: skip
 
 
 @dataclass
@@ -125,7 +73,7 @@ class MatchResult:
 
 
 class Scorer:
-    """The trained model's parameters, applied to one pair at a time."""
+    """The trained model's parameters, applied to one pair, or to a block of candidates."""
 
     def __init__(self, model: dict[str, Any], frequencies: dict[str, dict[str, float]]) -> None:
         model = with_floors(model)
@@ -136,7 +84,7 @@ class Scorer:
         for comparison in model["comparisons"]:
             name = comparison["output_column_name"]
             levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-            if len(levels) != len(COMPARISONS[name][1]):
+            if len(levels) != COMPARISONS[name].levels:
                 raise ValueError(f"model comparison {name!r} does not have the expected levels")
             exact_u = levels[0].get("u_probability") or 1e-9
             self.levels[name] = [
@@ -149,41 +97,65 @@ class Scorer:
                 )
                 for level in levels
             ]
+            if COMPARISONS[name].block and any(lv.tf_log2_u for lv in self.levels[name]):
+                raise ValueError(f"model comparison {name!r} has term frequencies")
+        self._level_weights = {
+            name: np.array([level.weight for level in levels] + [0.0])
+            for name, levels in self.levels.items()
+        }
+        """Each level's weight, and 0 for a missing value (level -1)."""
+
+    def _weigh(self, name: str, a: Values, b: Values) -> tuple[_Level | None, float]:
+        """The level two values reach in comparison ``name`` and its match weight, including
+        the term-frequency adjustment (None and 0 when one is missing)."""
+        index = COMPARISONS[name].level(a, b)
+        if index is None:
+            return None, 0.0
+        level = self.levels[name][index]
+        weight = level.weight
+        if level.tf_log2_u is not None:  # names: the compared name is the first value read
+            table = self.frequencies.get(name, {})
+            frequency = max(table.get(a[0], 0.0), table.get(b[0], 0.0))
+            if frequency > 0:
+                weight += level.tf_log2_u - math.log2(frequency)
+        return level, weight
 
     def probability(self, a: Features, b: Features) -> float:
         """The match probability alone: what ranking candidates needs, without the waterfall."""
         total = self.prior
         for name in FIELDS:
-            not_null, predicates = COMPARISONS[name]
-            if not not_null(a, b):
-                continue
-            level = self.levels[name][next(i for i, test in enumerate(predicates) if test(a, b))]
-            total += level.weight
-            if level.tf_log2_u is not None:
-                table = self.frequencies.get(name, {})
-                frequency = max(table.get(getattr(a, name), 0.0), table.get(getattr(b, name), 0.0))
-                if frequency > 0:
-                    total += level.tf_log2_u - math.log2(frequency)
+            comparison = COMPARISONS[name]
+            total += self._weigh(name, comparison.values(a), comparison.values(b))[1]
         return 1 / (1 + 2 ** (-total)) if total > -1000 else 0.0
 
+    def probabilities(self, query: Features, block: Columns) -> np.ndarray:
+        """``probability(query, record)`` for every record of ``block``, each comparison made
+        once per distinct value the block holds, or for the whole block at once."""
+        total = np.full(len(block), self.prior)
+        for name in FIELDS:
+            comparison = COMPARISONS[name]
+            mine = comparison.values(query)
+            values = block.values[name]
+            distinct, inverse = np.unique(block.codes[name], return_inverse=True)
+            if comparison.block is None:
+                weights = np.array([self._weigh(name, mine, values[c])[1] for c in distinct])
+            else:
+                levels = comparison.block[1](mine, values, distinct, block.summaries[name])
+                weights = self._level_weights[name][levels]  # MISSING (-1) is the last: 0
+            total += weights[inverse]
+        with np.errstate(over="ignore"):
+            return np.where(total > -1000, 1 / (1 + np.exp2(-total)), 0.0)
+
     def score(self, a: Features, b: Features) -> Pair:
+        """The pair's probability and its waterfall: the prior and each field's weight."""
         total = self.prior
         fields: dict[str, dict[str, Any]] = {}
         for name in FIELDS:
-            not_null, predicates = COMPARISONS[name]
-            if not not_null(a, b):
-                fields[name] = {"weight": 0.0, "level": "missing"}
-                continue
-            index = next(i for i, matches in enumerate(predicates) if matches(a, b))
-            level = self.levels[name][index]
-            weight = level.weight
-            if level.tf_log2_u is not None:
-                table = self.frequencies.get(name, {})  # term frequencies are by column name
-                frequency = max(table.get(getattr(a, name), 0.0), table.get(getattr(b, name), 0.0))
-                if frequency > 0:
-                    weight += level.tf_log2_u - math.log2(frequency)
+            comparison = COMPARISONS[name]
+            level, weight = self._weigh(name, comparison.values(a), comparison.values(b))
             total += weight
-            fields[name] = {"weight": round(weight, 2), "level": level.label}
+            label = level.label if level else "missing"
+            fields[name] = {"weight": round(weight, 2), "level": label}
         probability = 1 / (1 + 2 ** (-total)) if total > -1000 else 0.0
         return Pair(
             a.unique_id, b.unique_id, probability, {"prior": round(self.prior, 2), "fields": fields}
@@ -192,9 +164,9 @@ class Scorer:
 
 def decide(
     query: Features,
-    scored: Iterable[tuple[float, Features, int | None]],
+    scored: Iterable[tuple[float, int, int | None]],
     members: Callable[[int], list[Features]],
-    explain: Callable[[Features], dict[str, Any]],
+    explain: Callable[[int], dict[str, Any]],
     *,
     link_threshold: float,
     review_threshold: float,
@@ -202,14 +174,14 @@ def decide(
 ) -> MatchResult:
     """Linked, needs review or new person, from ``query``'s scored candidates.
 
-    ``scored`` holds (probability, candidate record, its person); ``members(person)`` gives a
-    person's identifiers, for the same contradiction guard the batch clustering applies;
-    ``explain(record)`` the waterfall, computed only for the candidates returned.
+    ``scored`` holds (probability, candidate record id, its person); ``members(person)`` gives
+    a person's identifiers, for the same contradiction guard the batch clustering applies;
+    ``explain(record id)`` the waterfall, computed only for the candidates returned.
     """
     if query.unlinkable:
         return MatchResult("unlinkable", None, None, reason=query.unlinkable)
     scored = list(scored)
-    best_by_person: dict[int, tuple[float, Features]] = {}
+    best_by_person: dict[int, tuple[float, int]] = {}
     for probability, record, person in scored:
         if person is None:  # a record not linked yet (later in the same import) decides nothing
             continue
@@ -218,7 +190,7 @@ def decide(
             best_by_person[person] = (probability, record)
     ranked = sorted(best_by_person.items(), key=lambda item: (-item[1][0], item[0]))
     candidates = [
-        Candidate(person, record.unique_id, probability, explain(record))
+        Candidate(person, record, probability, explain(record))
         for person, (probability, record) in ranked[:top]
     ]
     if not ranked or ranked[0][1][0] < review_threshold:
@@ -226,7 +198,7 @@ def decide(
     person, (best, _record) = ranked[0]
     if best < link_threshold:
         return MatchResult("review", person, best, candidates, "below the link threshold")
-    matched = {r.unique_id for p, r, _ in scored if p >= link_threshold}
+    matched = {record for p, record, _ in scored if p >= link_threshold}
     conflict = _conflict(query, members(person), matched)
     if conflict:
         return MatchResult("review", person, best, candidates, f"held apart: {conflict}")

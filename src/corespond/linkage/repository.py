@@ -213,6 +213,37 @@ def records_with_keys(session: Session, keys: list[str]) -> list[int]:
     )
 
 
+def match_key_watermark(session: Session) -> int:
+    """The id of the newest blocking key: indexing appends, only a run replaces them all."""
+    return session.scalar(select(func.max(models.PersonMatchKey.id))) or 0
+
+
+def match_keys_after(session: Session, after: int) -> Iterator[tuple[int, int, str]]:
+    """(key id, person record id, key) of the blocking keys added after key id ``after``."""
+    match_key = models.PersonMatchKey
+    query = (
+        select(match_key.id, match_key.person_record_id, match_key.key)
+        .where(match_key.id > after)
+        .execution_options(yield_per=CHUNK * 10)
+    )
+    for rows in session.execute(query).partitions():
+        yield from rows  # type: ignore[misc]
+
+
+def indexed_identities(session: Session, *, after: int, upto: int) -> Iterator[Identity]:
+    """The identities of the records holding a blocking key with an id in (after, upto],
+    in record id order."""
+    match_key = models.PersonMatchKey
+    keyed = select(match_key.person_record_id).where(match_key.id > after, match_key.id <= upto)
+    query = (
+        _identity_query()
+        .where(models.PersonRecord.id.in_(keyed))
+        .execution_options(yield_per=CHUNK)
+    )
+    for rows in session.execute(query).partitions():
+        yield from _with_aliases(session, rows)
+
+
 def persons_of(session: Session, record_ids: Iterable[int]) -> dict[int, int]:
     link = models.PersonLink
     ids = list(record_ids)
