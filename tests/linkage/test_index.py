@@ -20,9 +20,7 @@ PEOPLE = [
 
 
 def segment(identities: list[Identity]) -> Segment:
-    records = [features(identity) for identity in identities]
-    keyed = [(r.unique_id, key) for r in records for key in match_keys(r)]
-    return Segment.of(records, *Segment.keys_of(keyed))
+    return Segment.of(features(identity) for identity in identities)
 
 
 def found(index: FeatureIndex, identity: Identity, exclude: int | None = None) -> set[int]:
@@ -52,11 +50,3 @@ def test_segments_split_or_merged_find_the_same_records_with_the_same_features()
         Columns.of([features(p)]).features(0) for p in PEOPLE
     ]
     assert merged.records == 6 and merged.nbytes() > 0
-
-
-def test_a_key_whose_record_is_gone_is_left_out() -> None:
-    records = [features(PEOPLE[0])]
-    keyed = [(1, key) for key in match_keys(records[0])] + [(99, "dob:1980-05-03")]
-    index = FeatureIndex(("v",), 1, (Segment.of(records, *Segment.keys_of(keyed)),))
-
-    assert found(index, PEOPLE[1]) == {1}

@@ -80,6 +80,20 @@ def test_a_block_of_candidates_scores_as_each_pair_does(linked: dict[int, int]) 
     ]
 
 
+def test_the_index_finds_the_candidates_the_stored_keys_find(linked: dict[int, int]) -> None:
+    with session_factory()() as session:
+        index = warm(session)
+        records = [features(i) for i in repository.identities_for(session, list(linked))]
+        for record in records:
+            if record.unlinkable:
+                continue
+            keys = match_keys(record)
+            blocks = index.candidates(keys, exclude=record.unique_id)
+            in_memory = sorted(int(i) for block in blocks for i in block.record_ids)
+            stored = sorted(r for r in repository.records_with_keys(session, keys))
+            assert in_memory == [r for r in stored if r != record.unique_id]
+
+
 @pytest.mark.parametrize("in_memory", [True, False], ids=["in-memory index", "from the store"])
 def test_online_decisions_agree_with_the_batch_run(linked: dict[int, int], in_memory: bool) -> None:
     sizes = Counter(linked.values())

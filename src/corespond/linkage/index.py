@@ -1,5 +1,6 @@
-"""The online matcher's candidates, held in memory: every indexed representative's compared
-features, column-wise, and its blocking keys, exactly as ``person_match_key`` stores them.
+"""The online matcher's candidates, held in memory: every record ``person_match_key`` indexes
+(each collapsed group's representative), its compared features column-wise, and its blocking
+keys.
 
 A 911 lookup of a common name has a thousand candidates; reading their records from the store
 on every call is most of its time. A server builds this index once at start-up (``build``),
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from corespond.linkage import repository
 from corespond.linkage.comparisons import COMPARISONS, Columns
 from corespond.linkage.features import Features, features
+from corespond.linkage.online import match_keys
 
 MAX_SEGMENTS = 4
 """Increments appended since the build are merged into one once there are more than this."""
@@ -43,24 +45,21 @@ class Segment:
         self.hashes = hashes[order]
         self.positions = positions[order].astype(np.int32)
 
-    @staticmethod
-    def keys_of(rows: Iterable[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray]:
-        """(record id, key) rows as two arrays: the record ids and the keys' hashes."""
-        owners, hashes = array("q"), array("q")
-        for record_id, key in rows:
-            owners.append(record_id)
-            hashes.append(hash(key))
-        return np.array(owners, np.int64), np.array(hashes, np.int64)
-
     @classmethod
-    def of(cls, records: Iterable[Features], owners: np.ndarray, hashes: np.ndarray) -> Segment:
-        """``records``, in ascending id order, with their keys (``keys_of``)."""
-        columns = Columns.of(records)
-        position = np.searchsorted(columns.record_ids, owners)
-        position[position >= len(columns)] = 0
-        # A key whose record is gone (deleted since) finds no record and is left out.
-        kept = columns.record_ids[position] == owners if len(columns) else owners < 0
-        return cls(columns, hashes[kept], position[kept])
+    def of(cls, records: Iterable[Features]) -> Segment:
+        """``records`` with their blocking keys: those ``person_match_key`` holds for them,
+        which the batch run and incremental linking write as ``match_keys(record)``."""
+        positions, hashes = array("q"), array("q")
+
+        def keyed() -> Iterator[Features]:
+            for position, record in enumerate(records):
+                for key in match_keys(record):
+                    positions.append(position)
+                    hashes.append(hash(key))
+                yield record
+
+        columns = Columns.of(keyed())
+        return cls(columns, np.array(hashes, np.int64), np.array(positions, np.int64))
 
     @classmethod
     def merged(cls, segments: list[Segment]) -> Segment:
@@ -148,18 +147,9 @@ def extended(index: FeatureIndex, session: Session) -> FeatureIndex:
 
 
 def _read_segment(session: Session, *, after: int) -> tuple[Segment | None, int]:
-    """The records whose keys come after key id ``after``, and the last key id read."""
-    last = after
-
-    def keys() -> Iterator[tuple[int, str]]:
-        nonlocal last
-        for key_id, record_id, key in repository.match_keys_after(session, after):
-            last = max(last, key_id)
-            yield record_id, key
-
-    owners_and_keys = Segment.keys_of(keys())
-    if not len(owners_and_keys[0]):
+    """The records whose keys come after key id ``after``, and the last key id."""
+    last = repository.match_key_watermark(session)
+    if last <= after:
         return None, after
-    # Exactly the records of the keys read: keys committed meanwhile wait for the next refresh.
     identities = repository.indexed_identities(session, after=after, upto=last)
-    return Segment.of((features(i) for i in identities), *owners_and_keys), last
+    return Segment.of(features(identity) for identity in identities), last

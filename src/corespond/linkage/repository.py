@@ -218,18 +218,6 @@ def match_key_watermark(session: Session) -> int:
     return session.scalar(select(func.max(models.PersonMatchKey.id))) or 0
 
 
-def match_keys_after(session: Session, after: int) -> Iterator[tuple[int, int, str]]:
-    """(key id, person record id, key) of the blocking keys added after key id ``after``."""
-    match_key = models.PersonMatchKey
-    query = (
-        select(match_key.id, match_key.person_record_id, match_key.key)
-        .where(match_key.id > after)
-        .execution_options(yield_per=CHUNK * 10)
-    )
-    for rows in session.execute(query).partitions():
-        yield from rows  # type: ignore[misc]
-
-
 def indexed_identities(session: Session, *, after: int, upto: int) -> Iterator[Identity]:
     """The identities of the records holding a blocking key with an id in (after, upto],
     in record id order."""
