@@ -62,8 +62,11 @@ def head(path: Path, fraction: float, out: Path) -> Path:
     return out
 
 
-def run_importer(csv_path: Path, url: str) -> dict[str, float]:
-    """Import in a child process; it reports its own time and peak RSS."""
+def run_importer(csv_path: Path, url: str, *, set_lane: bool = True) -> dict[str, float]:
+    """Import in a child process; it reports its own time and peak RSS.
+
+    ``set_lane=False`` reads every row through the row path (``CORESPOND_INGEST_SET_LANE``).
+    """
     code = f"""
 import json, time
 from pathlib import Path
@@ -85,7 +88,11 @@ status = open("/proc/self/status").read().splitlines()
 peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
 print(json.dumps({{"rows": summary.read, "seconds": seconds, "peak_mb": peak_kb / 1024}}))
 """
-    env = {**os.environ, "CORESPOND_DATABASE_URL": url}
+    env = {
+        **os.environ,
+        "CORESPOND_DATABASE_URL": url,
+        "CORESPOND_INGEST_SET_LANE": "true" if set_lane else "false",
+    }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(out.stderr)
@@ -249,6 +256,9 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument(
+        "--row-path", action="store_true", help="also time the row path alone (no DuckDB lane)"
+    )
     args = parser.parse_args()
 
     calls = ensure_city(args.city, args.people, args.years)
@@ -264,6 +274,9 @@ def main() -> None:
             sqlite_store = raw_store(calls, f"sqlite:///{folder / 'raw-store.db'}")
             report("SQLite  importer (whole file)", sqlite_import)
             report("SQLite  importer (first half)", sqlite_half)
+            if args.row_path:
+                rows_only = run_importer(calls, f"sqlite:///{folder / 'rows.db'}", set_lane=False)
+                report("SQLite  importer, row path only", rows_only)
             report("SQLite  raw executemany, one flat table", sqlite_raw)
             report("SQLite  raw executemany, the store's tables", sqlite_store)
             ratios("SQLite", sqlite_import, sqlite_raw, sqlite_store)
@@ -276,6 +289,11 @@ def main() -> None:
             pg_store = raw_store(calls, fresh_postgres("corespond_bench_raw_store"))
             report("PostgreSQL importer (whole file)", pg_import)
             report("PostgreSQL importer (first half)", pg_half)
+            if args.row_path:
+                rows_only = run_importer(
+                    calls, fresh_postgres("corespond_bench_rows"), set_lane=False
+                )
+                report("PostgreSQL importer, row path only", rows_only)
             report("PostgreSQL raw COPY, one flat table", pg_raw)
             report("PostgreSQL raw COPY, the store's tables", pg_store)
             ratios("PostgreSQL", pg_import, pg_raw, pg_store)

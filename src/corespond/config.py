@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     """Base64 of 32 bytes: HMAC-SHA256 key of the blind indexes used to match SSNs exactly."""
     ingest_batch_size: int = Field(default=2000, ge=1, le=100_000)
     """Rows written per batch during ingest; memory grows with this, not with the file."""
+    ingest_set_lane: bool = True
+    """Read CAD calls files through the set-based DuckDB lane (rows it cannot convert exactly
+    still take the row path); false reads every row through the row path."""
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
     """How long a SQLite writer waits for a lock before failing."""
     link_threshold: float = Field(default=0.5, gt=0, lt=1)

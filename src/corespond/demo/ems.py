@@ -28,6 +28,7 @@ REFUSED_TRANSPORT = "4230009"
 NO_TRANSPORT = "4230013"
 DESTINATION_ED = "4221003"
 IMPRESSIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    # Impressions only: NEMSIS refuses cause-of-injury codes (V00-Y99) in eSituation.11.
     "overdose": (("T40.411A", "Fentanyl poisoning"), ("T40.1X1A", "Heroin poisoning"),
                  ("T43.621A", "Amphetamine poisoning")),
     "crisis": (("F99", "Mental disorder, unspecified"), ("R45.851", "Suicidal ideations"),
@@ -37,9 +38,9 @@ IMPRESSIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "intox": (("F10.129", "Alcohol intoxication"),),
     "assault": (("T14.90XA", "Injury, unspecified"), ("S09.90XA", "Head injury")),
     "dv": (("T14.90XA", "Injury, unspecified"),),
-    "collision": (("V89.2XXA", "Motor vehicle accident"), ("S13.4XXA", "Neck sprain")),
+    "collision": (("T14.90XA", "Injury, unspecified"), ("S13.4XXA", "Neck sprain")),
     "medical": (("R07.9", "Chest pain"), ("R06.02", "Shortness of breath"), ("R55", "Syncope"),
-                ("E16.2", "Hypoglycemia"), ("R56.9", "Seizure"), ("W19.XXXA", "Fall")),
+                ("E16.2", "Hypoglycemia"), ("R56.9", "Seizure"), ("S09.90XA", "Head injury")),
 }  # fmt: skip
 DEFAULT_IMPRESSION = (("R69", "Illness, unspecified"),)
 

@@ -18,11 +18,12 @@ from corespond import models
 from corespond.audit.chain import record
 from corespond.config import get_settings
 from corespond.crypto import FieldCipher
-from corespond.ingest import repository
+from corespond.ingest import cad_lane, repository
 from corespond.ingest.schemas import FileCounts, IngestSummary
 from corespond.ingest.writer import BatchWriter
 from corespond.models.base import utcnow
 from corespond.sources.base import Adapter, Item, Rejection
+from corespond.sources.cad_csv import CadCsvAdapter
 from corespond.sources.plan import Export
 from corespond.sources.registry import adapter_class
 
@@ -55,9 +56,9 @@ def run(
     cipher = FieldCipher.from_settings()
     files: dict[str, FileCounts] = {}
     summary = IngestSummary(run_id=ledger.id, source=task.source, format=task.format)
-    adapter = adapter or adapter_class(task.format)()
-    batch_size = get_settings().ingest_batch_size
-    for batch in _batches(adapter.read(task.path, task.options), batch_size):
+    settings = get_settings()
+    items = _read(task, adapter, settings.ingest_set_lane, writer, files, progress)
+    for batch in _batches(items, settings.ingest_batch_size):
         result = writer.write(batch)
         for item, outcome in result.outcomes:
             counts = files.setdefault(item.file, FileCounts(path=item.file))
@@ -132,6 +133,22 @@ def _quarantine(
 def quarantined_text(row: models.QuarantinedRow) -> str:
     """The verbatim text of a quarantined row."""
     return FieldCipher.from_settings().decrypt(row.raw_encrypted, context=QUARANTINE_CONTEXT)
+
+
+def _read(
+    task: Export,
+    adapter: Adapter | None,
+    set_lane: bool,
+    writer: BatchWriter,
+    files: dict[str, FileCounts],
+    progress: Progress | None,
+) -> Iterator[Item]:
+    """The task's items for the row path. CAD calls files go through the set-based lane unless
+    told otherwise: it writes what it converts itself and yields only the rows it hands back."""
+    if adapter is None and set_lane and task.format == CadCsvAdapter.name:
+        return cad_lane.read(task.path, task.options, writer, files, progress)
+    adapter = adapter or adapter_class(task.format)()
+    return adapter.read(task.path, task.options)
 
 
 def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:

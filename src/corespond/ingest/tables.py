@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import Enum
 from typing import Any
 
 from corespond import models
@@ -110,6 +111,92 @@ def _person_columns(record: r.PersonRecordIn, values: dict[str, Any], cipher: Fi
     values["ssn_blind_index"] = (
         cipher.blind_index(ssn, context=SSN_CONTEXT) if ssn and status == "valid" else None
     )
+
+
+HASH_EXCLUDED = frozenset({"ssn_encrypted"})
+"""Columns left out of the content hash: AES-GCM ciphertext differs on every encryption (the
+plain value is hashed instead, inside the keyed hash)."""
+
+
+def fingerprint(
+    kind: str, values: dict[str, Any], references: dict[str, Any], cipher: FieldCipher
+) -> str:
+    """The content hash of a record, defined over the values stored for it.
+
+    ``values`` are the record's own columns (as :func:`columns` gives them); ``references`` are
+    what the writer turns into ids or side rows (its place, person key, aliases, plain SSN).
+    The set-based CAD lane builds the same :func:`canonical` text in SQL, so a row it writes and
+    the same row written by the row path have the same hash.
+    """
+    return cipher.content_hash(canonical(kind, values, references).encode("utf-8", "surrogatepass"))
+
+
+FIELD_SEPARATOR, ITEM_SEPARATOR = "\x1e", "\x1d"
+_ESCAPES = str.maketrans(
+    {"\\": "\\\\", FIELD_SEPARATOR: "\\e", ITEM_SEPARATOR: "\\i", "[": "\\(", "]": "\\)"}
+)
+
+
+def canonical(kind: str, values: dict[str, Any], references: dict[str, Any]) -> str:
+    """``kind``, then ``name=value`` for each column and ``@name=value`` for each reference,
+    sorted by name and joined by U+001E; each value tagged with its type (see
+    :func:`encode_value`), so that no two different records have the same text."""
+    parts = [kind]
+    parts.extend(
+        f"{name}={encode_value(value)}"
+        for name, value in sorted(values.items())
+        if name not in HASH_EXCLUDED
+    )
+    parts.extend(f"@{name}={encode_value(value)}" for name, value in sorted(references.items()))
+    return FIELD_SEPARATOR.join(parts)
+
+
+def encode_value(value: object) -> str:
+    """One value in canonical text: ``~`` for none, else a type letter and the value."""
+    if value is None:
+        return "~"
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, str):
+        return "s" + value.translate(_ESCAPES)
+    if isinstance(value, bool):
+        return "b1" if value else "b0"
+    if isinstance(value, int):
+        return f"i{value}"
+    if isinstance(value, float):
+        return f"f{value!r}"
+    if isinstance(value, datetime):
+        return "t" + value.isoformat()
+    if isinstance(value, date):
+        return "d" + value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ITEM_SEPARATOR.join(encode_value(item) for item in value) + "]"
+    raise TypeError(f"no canonical form for {type(value).__name__}")
+
+
+def references(record: r.Record) -> dict[str, Any]:
+    """The parts of ``record`` that are not columns of its row but belong to its content."""
+    found: dict[str, Any] = {}
+    place = getattr(record, "place", None)
+    if place is not None:
+        found["place"] = place_fields(place)
+    person_key = getattr(record, "person_key", None)
+    if person_key is not None:
+        found["person_key"] = person_key
+    if isinstance(record, r.PersonRecordIn):
+        found["ssn"] = record.ssn
+        found["aliases"] = [
+            [a.first_name, a.middle_name, a.last_name, a.suffix] for a in record.aliases
+        ]
+    return found
+
+
+PLACE_FIELDS = tuple(r.PlaceIn.model_fields)
+
+
+def place_fields(place: r.PlaceIn) -> list[Any]:
+    """A place's fields in a fixed order, for the content hash."""
+    return [getattr(place, name) for name in PLACE_FIELDS]
 
 
 def alias_rows(record: r.PersonRecordIn, person_record_id: int) -> list[dict[str, Any]]:

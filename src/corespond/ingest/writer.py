@@ -20,7 +20,14 @@ from corespond.crypto import FieldCipher
 from corespond.ingest import repository
 from corespond.ingest.places import place_key
 from corespond.ingest.repository import LATE_BOUND_IDS
-from corespond.ingest.tables import KIND_ORDER, TABLES, alias_rows, columns
+from corespond.ingest.tables import (
+    KIND_ORDER,
+    TABLES,
+    alias_rows,
+    columns,
+    fingerprint,
+    references,
+)
 from corespond.models.base import utcnow
 from corespond.sources import records as r
 from corespond.sources.base import Rejection, SourceRow
@@ -32,18 +39,44 @@ class Outcome(Enum):
     QUARANTINED = "quarantined"
 
 
+@dataclass(slots=True)
+class Prepared:
+    """One record as it will be stored: its own column values and their content hash."""
+
+    kind: str
+    source_key: str
+    values: dict[str, Any]
+    content_hash: str
+    record: r.Record
+    place: r.PlaceIn | None = None
+    person_key: str | None = None
+
+
+def prepare(record: r.Record, cipher: FieldCipher) -> Prepared:
+    """The stored values of an adapter's record, and their content hash."""
+    values = columns(record, cipher)
+    return Prepared(
+        kind=record.kind,
+        source_key=record.source_key,
+        values=values,
+        content_hash=fingerprint(record.kind, values, references(record), cipher),
+        place=getattr(record, "place", None),
+        person_key=_person(record),
+        record=record,
+    )
+
+
 @dataclass
 class _Pending:
     """The latest version of one record key within a batch, and what the store has for it."""
 
-    record: r.Record
-    content_hash: str
+    item: Prepared
     existing_id: int | None
     existing_hash: str | None
 
     @property
     def write(self) -> bool:
-        return self.existing_id is None or self.existing_hash != self.content_hash
+        return self.existing_id is None or self.existing_hash != self.item.content_hash
 
 
 @dataclass
@@ -69,68 +102,65 @@ class BatchWriter:
     def write(self, items: list[SourceRow | Rejection]) -> BatchResult:
         """Store ``items``; say for each whether it was stored, unchanged or quarantined."""
         result = BatchResult()
-        rows = [item for item in items if isinstance(item, SourceRow)]
-        hashes: dict[int, str] = {}
-        for row in rows:
-            for rec in row.records:
-                if id(rec) not in hashes:  # adapters may hand the same record to many rows
-                    hashes[id(rec)] = self._hash(rec)
-        existing = self._existing(rec for row in rows for rec in row.records)
+        prepared: dict[int, Prepared] = {}
+        rows: list[tuple[SourceRow, tuple[Prepared, ...]]] = []
+        for item in items:
+            if isinstance(item, SourceRow):
+                for rec in item.records:
+                    if id(rec) not in prepared:  # adapters may hand the same record to many rows
+                        prepared[id(rec)] = prepare(rec, self.cipher)
+                rows.append((item, tuple(prepared[id(rec)] for rec in item.records)))
+        existing = self._existing(p for _, row_items in rows for p in row_items)
         known_people = self._known_person_keys(rows, existing)
 
         pending: dict[tuple[str, str], _Pending] = {}
         accepted: list[tuple[SourceRow, list[tuple[str, str]]]] = []
+        parsed = iter(rows)
         for item in items:
             if isinstance(item, Rejection):
                 result.outcomes.append((item, Outcome.QUARANTINED))
                 result.rejections.append(item)
                 continue
-            problem = self._unresolved(item, known_people)
+            row, row_items = next(parsed)
+            problem = self._unresolved(row_items, known_people)
             if problem:
-                rejection = Rejection(item.file, item.locator, problem, item.raw or _describe(item))
+                raw = row.raw or _describe(row_items)
+                rejection = Rejection(row.file, row.locator, problem, raw)
                 result.outcomes.append((rejection, Outcome.QUARANTINED))
                 result.rejections.append(rejection)
                 continue
             keys = []
-            for rec in item.records:
-                key = (rec.kind, rec.source_key)
+            for ready in row_items:
+                key = (ready.kind, ready.source_key)
                 keys.append(key)
-                if isinstance(rec, r.PersonRecordIn):
-                    known_people.add(rec.source_key)
+                if ready.kind == r.PersonRecordIn.kind:
+                    known_people.add(ready.source_key)
                 earlier = pending.get(key)
                 if earlier is not None:
                     # The same key again in this batch: the last version is the one to keep.
-                    earlier.record, earlier.content_hash = rec, hashes[id(rec)]
+                    earlier.item = ready
                     continue
                 stored = existing.get(key)
                 pending[key] = _Pending(
-                    rec,
-                    hashes[id(rec)],
-                    stored[0] if stored else None,
-                    stored[1] if stored else None,
+                    ready, stored[0] if stored else None, stored[1] if stored else None
                 )
-            accepted.append((item, keys))
+            accepted.append((row, keys))
         # Decided once the batch is read: a key repeated with other content is stored only if
         # its final version differs from the store, so re-importing the file changes nothing.
-        for item, keys in accepted:
+        for row, keys in accepted:
             written = any(pending[key].write for key in keys)
-            result.outcomes.append((item, Outcome.STORED if written else Outcome.UNCHANGED))
+            result.outcomes.append((row, Outcome.STORED if written else Outcome.UNCHANGED))
 
         self._store([p for p in pending.values() if p.write])
         return result
 
     # -- lookups --------------------------------------------------------------------------
 
-    def _hash(self, record: r.Record) -> str:
-        return self.cipher.content_hash(
-            f"{record.kind}\x00".encode() + record.model_dump_json().encode()
-        )
-
-    def _existing(self, records: Iterable[r.Record]) -> dict[tuple[str, str], tuple[int, str]]:
+    def _existing(self, items: Iterable[Prepared]) -> dict[tuple[str, str], tuple[int, str]]:
         """(kind, key) → (id, content hash) for the records the store already has."""
         keys_by_kind: dict[str, set[str]] = defaultdict(set)
-        for rec in records:
-            keys_by_kind[rec.kind].add(rec.source_key)
+        for item in items:
+            keys_by_kind[item.kind].add(item.source_key)
         found: dict[tuple[str, str], tuple[int, str]] = {}
         for kind, keys in keys_by_kind.items():
             stored = repository.stored_hashes(
@@ -140,22 +170,24 @@ class BatchWriter:
         return found
 
     def _known_person_keys(
-        self, rows: list[SourceRow], existing: dict[tuple[str, str], tuple[int, str]]
+        self,
+        rows: list[tuple[SourceRow, tuple[Prepared, ...]]],
+        existing: dict[tuple[str, str], tuple[int, str]],
     ) -> set[str]:
-        wanted = {person_key for row in rows for rec in row.records if (person_key := _person(rec))}
+        wanted = {p.person_key for _, row_items in rows for p in row_items if p.person_key}
         known = {key for (kind, key) in existing if kind == r.PersonRecordIn.kind} & wanted
         return known | set(self._person_ids(wanted - known))
 
     def _person_ids(self, keys: Iterable[str]) -> dict[str, int]:
         return repository.person_record_ids(self.session, self.source_system_id, keys)
 
-    def _unresolved(self, row: SourceRow, known_people: set[str]) -> str | None:
-        in_row = {rec.source_key for rec in row.records if isinstance(rec, r.PersonRecordIn)}
-        for rec in row.records:
-            person_key = _person(rec)
+    def _unresolved(self, row_items: tuple[Prepared, ...], known_people: set[str]) -> str | None:
+        in_row = {p.source_key for p in row_items if p.kind == r.PersonRecordIn.kind}
+        for item in row_items:
+            person_key = item.person_key
             if person_key and person_key not in known_people and person_key not in in_row:
                 return (
-                    f"{rec.kind} {rec.source_key!r} refers to person record {person_key!r}, "
+                    f"{item.kind} {item.source_key!r} refers to person record {person_key!r}, "
                     f"which {self.source_name} has not sent"
                 )
         return None
@@ -164,48 +196,49 @@ class BatchWriter:
 
     def _store(self, pending: list[_Pending]) -> None:
         by_kind: dict[str, list[_Pending]] = defaultdict(list)
-        for item in pending:
-            by_kind[item.record.kind].append(item)
+        for entry in pending:
+            by_kind[entry.item.kind].append(entry)
         person_ids: dict[str, int] = {}
-        place_ids = self._place_ids([p.record for p in pending])
+        place_ids = self._place_ids([entry.item for entry in pending])
         now = utcnow()
         for kind in sorted(by_kind, key=KIND_ORDER.__getitem__):
-            items = by_kind[kind]
+            entries = by_kind[kind]
             spec = TABLES[kind]
+            late_bound = dict.fromkeys(LATE_BOUND_IDS.get(spec.model.__tablename__, ()))
             if spec.person_ref:
-                wanted = {p.record.person_key for p in items if p.record.person_key}  # type: ignore[attr-defined]
+                wanted = {e.item.person_key for e in entries if e.item.person_key}
                 missing = wanted - person_ids.keys()
                 person_ids.update(self._person_ids(missing))
             new_rows, changed_rows = [], []
-            for item in items:
-                values = columns(item.record, self.cipher)
+            for entry in entries:
+                item = entry.item
+                values = dict(item.values)
                 values.update(
                     content_hash=item.content_hash, ingest_run_id=self.run_id, updated_at=now
                 )
                 # A written row's references are resolved afresh after the run: its keys may
                 # have changed since the ids were filled.
-                values.update(dict.fromkeys(LATE_BOUND_IDS.get(spec.model.__tablename__, ()), None))
+                values.update(late_bound)
                 if spec.person_ref:
-                    person_key = item.record.person_key  # type: ignore[attr-defined]
+                    person_key = item.person_key
                     values["person_record_id"] = person_ids.get(person_key) if person_key else None
                 if spec.has_place:
-                    place = item.record.place  # type: ignore[attr-defined]
-                    key = place_key(place) if place else None
+                    key = place_key(item.place) if item.place else None
                     values["place_id"] = place_ids.get(key) if key else None
-                if item.existing_id is None:
+                if entry.existing_id is None:
                     values.update(
-                        source_system_id=self.source_system_id, source_key=item.record.source_key
+                        source_system_id=self.source_system_id, source_key=item.source_key
                     )
                     new_rows.append(values)
                 else:
-                    values["id"] = item.existing_id
+                    values["id"] = entry.existing_id
                     changed_rows.append(values)
-            self._insert_and_update(kind, items, new_rows, changed_rows, person_ids)
+            self._insert_and_update(kind, entries, new_rows, changed_rows, person_ids)
 
     def _insert_and_update(
         self,
         kind: str,
-        items: list[_Pending],
+        entries: list[_Pending],
         new_rows: list[dict[str, Any]],
         changed_rows: list[dict[str, Any]],
         person_ids: dict[str, int],
@@ -223,7 +256,7 @@ class BatchWriter:
         if changed_rows:
             self.session.execute(update(model), changed_rows)
         if is_person:
-            self._replace_aliases(items, person_ids)
+            self._replace_aliases(entries, person_ids)
 
     def _bulk_insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows that need no ids back: COPY on PostgreSQL, executemany elsewhere.
@@ -250,26 +283,25 @@ class BatchWriter:
             for row in rows:
                 copy.write_row([_plain(row.get(name, fill.get(name))) for name in names])
 
-    def _replace_aliases(self, items: list[_Pending], person_ids: dict[str, int]) -> None:
-        changed_ids = [p.existing_id for p in items if p.existing_id is not None]
+    def _replace_aliases(self, entries: list[_Pending], person_ids: dict[str, int]) -> None:
+        changed_ids = [e.existing_id for e in entries if e.existing_id is not None]
         repository.delete_aliases(self.session, changed_ids)
         rows = []
-        for item in items:
-            record = item.record
+        for entry in entries:
+            record = entry.item.record
             assert isinstance(record, r.PersonRecordIn)
-            record_id = item.existing_id or person_ids[record.source_key]
+            record_id = entry.existing_id or person_ids[record.source_key]
             person_ids[record.source_key] = record_id
             rows.extend(alias_rows(record, record_id))
         if rows:
             self.session.execute(insert(models.PersonAlias), rows)
 
-    def _place_ids(self, records: list[r.Record]) -> dict[str, int]:
+    def _place_ids(self, items: list[Prepared]) -> dict[str, int]:
         """Ids of the places these records name, creating the places not seen before."""
         places: dict[str, r.PlaceIn] = {}
-        for record in records:
-            place = record.place if TABLES[record.kind].has_place else None  # type: ignore[attr-defined]
-            if place is not None and (key := place_key(place)):
-                places.setdefault(key, place)
+        for item in items:
+            if item.place is not None and (key := place_key(item.place)):
+                places.setdefault(key, item.place)
         return repository.place_ids(self.session, places)
 
 
@@ -285,6 +317,6 @@ def _person(record: r.Record) -> str | None:
     return None
 
 
-def _describe(row: SourceRow) -> str:
+def _describe(row_items: tuple[Prepared, ...]) -> str:
     """A row that parsed but cannot be stored is kept as its canonical records, in JSON."""
-    return "\n".join(f"{rec.kind}: {rec.model_dump_json()}" for rec in row.records)
+    return "\n".join(f"{p.kind}: {p.record.model_dump_json()}" for p in row_items)

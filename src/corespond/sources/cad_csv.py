@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import ClassVar
@@ -318,26 +318,45 @@ class CadCsvAdapter:
         Raises:
             SourceError: ``path`` does not exist or cannot be read.
         """
+        for file_path, kind in self.files(path, options):
+            if kind is None:
+                reason = f"not a CAD file: the header has no {EVENT!r} column"
+                yield whole_file(file_path, reason, options.encoding)
+            else:
+                yield from self.read_file(file_path, kind, options)
+
+    @staticmethod
+    def files(path: Path, options: ReadOptions) -> list[tuple[Path, str | None]]:
+        """Each file to read and its kind (``calls``, ``names``; None: not a CAD file).
+
+        Raises:
+            SourceError: ``path`` does not exist.
+        """
         if path.is_dir():
-            for file_path, kind in csv_files(path, kind_of, ("calls", "names")):
-                yield from self._read_file(file_path, kind, options)
-            return
+            return [(found, kind) for found, kind in csv_files(path, kind_of, ("calls", "names"))]
         if not path.is_file():
             raise SourceError(f"{path}: no such file or folder")
         file_kind = kind_of(file_header(path, options.encoding))
         if file_kind is None and has_content(path):
-            reason = f"not a CAD file: the header has no {EVENT!r} column"
-            yield whole_file(path, reason, options.encoding)
-            return
-        yield from self._read_file(path, file_kind or "calls", options)
+            return [(path, None)]
+        return [(path, file_kind or "calls")]
 
     @staticmethod
-    def _read_file(path: Path, kind: str, options: ReadOptions) -> Iterator[Item]:
-        tz = options.timezone
+    def read_file(
+        path: Path, kind: str, options: ReadOptions, only: Container[int] | None = None
+    ) -> Iterator[Item]:
+        """The items of one calls or names file (``only``: just these data-row numbers)."""
         if kind == "names":
             return convert_rows(
-                path, options, lambda row: _name_records(row.values), (EVENT, NAME_ID), NAME_COLUMNS
+                path,
+                options,
+                lambda row: _name_records(row.values),
+                (EVENT, NAME_ID),
+                NAME_COLUMNS,
+                only,
             )
         columns = {**UNIT_COLUMNS, **PLACE_COLUMNS, **CALL_COLUMNS}
-        calls = _Calls(tz)
-        return convert_rows(path, options, lambda row: calls.records(row.values), (EVENT,), columns)
+        calls = _Calls(options.timezone)
+        return convert_rows(
+            path, options, lambda row: calls.records(row.values), (EVENT,), columns, only
+        )

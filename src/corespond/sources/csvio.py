@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,6 +199,7 @@ def convert_rows(
     convert: RowConverter,
     required: tuple[str, ...] = (),
     columns: dict[str, str] | None = None,
+    only: Container[int] | None = None,
 ) -> Iterator[Item]:
     """Read ``path`` with :func:`read_csv` and turn each row into a SourceRow or a Rejection.
 
@@ -207,6 +208,7 @@ def convert_rows(
 
     Args:
         columns: canonical field → source column, so that a reason names the column.
+        only: convert just these data-row numbers (the rows a set-based lane handed back).
 
     Raises:
         SourceError: the file cannot be opened or the encoding is unknown.
@@ -216,6 +218,8 @@ def convert_rows(
     try:
         for row in read_csv(path, encoding=options.encoding, required=required):
             produced = True
+            if only is not None and _number(row) not in only:
+                continue
             if isinstance(row, Rejection):
                 yield row
                 continue
@@ -232,8 +236,14 @@ def convert_rows(
         raise SourceError(f"{path}: cannot read: {exc}") from exc
     except LookupError as exc:
         raise SourceError(f"unknown encoding {options.encoding!r}") from exc
-    if not produced and not has_content(path):
+    if not produced and only is None and not has_content(path):
         yield Rejection(file, "file", "empty file: no header and no rows", "")
+
+
+def _number(row: CsvRow | Rejection) -> int:
+    if isinstance(row, CsvRow):
+        return row.number
+    return int(row.locator.removeprefix("row "))
 
 
 def required_text(values: dict[str, str], column: str) -> str:
