@@ -150,6 +150,7 @@ def lookups(folder: Path, *, in_memory: bool, spawned: float) -> None:
     after = _memory("VmRSS")
     with session_factory()() as session:
         matcher = OnlineMatcher(session, in_memory=in_memory)
+        assert (matcher.index is not None) is in_memory
         cold, top = [], []
         for identity in queries:
             start = time.perf_counter()

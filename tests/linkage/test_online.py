@@ -99,6 +99,8 @@ def test_online_decisions_agree_with_the_batch_run(linked: dict[int, int], in_me
     sizes = Counter(linked.values())
     outcome: Counter[str] = Counter()
     with session_factory()() as session:
+        if in_memory:
+            warm(session)  # as a server does at start-up
         matcher = OnlineMatcher(session, in_memory=in_memory)
         assert (matcher.index is not None) is in_memory
         for identity in repository.identities_for(session, list(linked)):
@@ -203,6 +205,7 @@ def test_the_in_memory_index_takes_in_records_linked_since_and_is_rebuilt_by_a_r
         assert link_new(session).records == 3
 
     with session_factory()() as session:
+        assert OnlineMatcher(session).index is None  # behind the store: refreshed meanwhile
         extended = warm(session)
         indexed = {int(i) for s in extended.segments for i in s.columns.record_ids}
         assert extended.version == built.version and extended.watermark > built.watermark
@@ -216,7 +219,10 @@ def test_the_in_memory_index_takes_in_records_linked_since_and_is_rebuilt_by_a_r
         blocks = extended.candidates(match_keys(features(identity)))
         assert new_ids[0] in {int(i) for block in blocks for i in block.record_ids}
 
+    # After a run, lookups read the store until the index has been rebuilt in the background.
     assert CliRunner().invoke(app, ["link", "run"]).exit_code == 0
     with session_factory()() as session:
-        rebuilt = warm(session)
+        assert OnlineMatcher(session).index is None
+        rebuilt = warm(session)  # waits for the rebuild
+        assert OnlineMatcher(session).index is rebuilt
     assert rebuilt.version != built.version and len(rebuilt.segments) == 1

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -20,6 +21,8 @@ from corespond.linkage.features import Features, Identity, features
 from corespond.linkage.index import FeatureIndex
 from corespond.linkage.online import MatchResult, Scorer, decide, match_keys
 from corespond.models.base import utcnow
+
+logger = logging.getLogger(__name__)
 
 FEATURE_CACHE = 200_000
 """Most candidates' features a matcher reading from the store keeps between matches."""
@@ -68,21 +71,27 @@ def load_scorer(session: Session, key: tuple[object, ...] | None = None) -> Scor
 
 _index: FeatureIndex | None = None
 _index_lock = threading.Lock()
+"""Held while the index is built or refreshed: one at a time."""
 
 
 def warm(session: Session) -> FeatureIndex:
-    """Build (or bring up to date) this process's in-memory index of the linked records.
+    """Build this process's in-memory index of the linked records, or bring it up to date.
 
-    A server calls it at start-up, so that its first 911 lookup does not wait for the index;
-    ``OnlineMatcher`` calls it on every lookup, when it costs two small queries, takes in the
-    records incremental linking indexed since, and builds the index anew after a linkage run.
-    The index holds what is committed: it reads through a session of its own.
+    A server calls it at start-up, so that its first lookup finds the index ready. After that
+    a lookup that finds the index behind the store (a new run, or records linked since) has it
+    refreshed in the background and reads its candidates from the store meanwhile.
     """
+    with _index_lock:
+        return _refresh(session.get_bind())
+
+
+def _refresh(bind: Engine | Connection) -> FeatureIndex:
+    """The index of what is committed (read in a transaction of its own, one snapshot)."""
     global _index
-    bind = session.get_bind().execution_options(write=False)
-    if bind.dialect.name == "postgresql":  # one snapshot for the version, the keys, the records
-        bind = bind.execution_options(isolation_level="REPEATABLE READ")
-    with _index_lock, Session(bind) as reader:
+    reading = bind.execution_options(write=False)
+    if reading.dialect.name == "postgresql":
+        reading = reading.execution_options(isolation_level="REPEATABLE READ")
+    with Session(reading) as reader:
         version = repository.scorer_key(reader)
         if version is None:
             raise NoModel("no linkage model yet: run `corespond link run` first")
@@ -95,6 +104,31 @@ def warm(session: Session) -> FeatureIndex:
             current = index.extended(current, reader)
         _index = current
         return current
+
+
+def _refresh_in_background(bind: Engine | Connection) -> None:
+    try:
+        _refresh(bind)
+    except Exception:  # the next lookup tries again; meanwhile lookups read the store
+        logger.exception("refreshing the online matcher's index failed")
+    finally:
+        _index_lock.release()
+
+
+def ready_index(session: Session, version: tuple[object, ...]) -> FeatureIndex | None:
+    """This process's index if it holds what ``session`` sees of the store (model, run and
+    the newest key); otherwise None, and a thread brings it up to date."""
+    current = _index
+    if (
+        current is not None
+        and current.version == version
+        and current.watermark == repository.match_key_watermark(session)
+    ):
+        return current
+    if _index_lock.acquire(blocking=False):
+        bind = session.get_bind()
+        threading.Thread(target=_refresh_in_background, args=(bind,), daemon=True).start()
+    return None
 
 
 def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
@@ -113,10 +147,11 @@ def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
 class OnlineMatcher:
     """Matches one identity at a time against everyone linked in the store.
 
-    Candidates come from this process's in-memory index (``warm``) or, with
-    ``in_memory=False``, from the store itself: what ``link_new`` needs, since it matches each
-    record against the ones it has just indexed in its own, uncommitted, transaction. Either
-    way they are the records sharing a blocking key with the identity in ``person_match_key``.
+    Candidates come from this process's in-memory index (``warm``) when it is up to date,
+    and from the store itself otherwise, or with ``in_memory=False``: what ``link_new`` needs,
+    since it matches each record against the ones it has just indexed in its own, uncommitted,
+    transaction. Either way they are the records sharing a blocking key with the identity in
+    ``person_match_key``.
     """
 
     def __init__(
@@ -128,11 +163,8 @@ class OnlineMatcher:
         self.scorer = load_scorer(session, version)
         self.link_threshold = link_threshold or settings.link_threshold
         self.review_threshold = review_threshold or settings.review_threshold
-        self.index = warm(session) if in_memory else None
-        if self.index is not None and self.index.version != version:
-            # This transaction sees another run than the one committed (it began before that
-            # run committed, or made it): the store itself has this run's candidates.
-            self.index = None
+        self.index = ready_index(session, version) if in_memory and version else None
+        """None: candidates are read from the store (see ``ready_index``)."""
         self._features: dict[int, Features] = {}
         """Candidates' features read from the store (records rarely change between matches)."""
 
