@@ -109,6 +109,45 @@ def test_every_row_is_accounted_for_and_a_rerun_changes_nothing(
     assert orphans == 0
 
 
+VERSIONS = st.sampled_from(["Quill", "Marsh", "Okafor"])
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    versions=st.lists(st.tuples(KEYS, VERSIONS), min_size=1, max_size=30),
+    batch_size=st.integers(1, 7),
+)
+def test_keys_repeated_with_other_content_in_any_batches_end_the_same_and_rerun_unchanged(
+    clear_store: Callable[[], None], versions: list[tuple[str, str]], batch_size: int
+) -> None:
+    clear_store()
+    rows: list[Item] = [
+        SourceRow("f.csv", f"row {n}", (PersonRecordIn(source_key=key, last_name=name),))
+        for n, (key, name) in enumerate(versions)
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service.get_settings(), "ingest_batch_size", batch_size)
+        ingest(rows)
+        stored = persons()
+        again = ingest(rows)
+
+    last = {key: name for key, name in versions}
+    assert {key: name for key, name, _, _ in stored} == last
+    assert (again.stored, again.unchanged) == (0, len(rows))
+    assert persons() == stored  # not even rewritten in between: same run and write time
+
+
+def persons() -> list[tuple[object, ...]]:
+    record = models.PersonRecord
+    with session_factory()() as session:
+        query = select(record.source_key, record.last_name, record.ingest_run_id, record.updated_at)
+        return sorted(tuple(row) for row in session.execute(query))
+
+
 def count(model: type[models.Base]) -> int:
     with session_factory()() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0

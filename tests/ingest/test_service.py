@@ -294,6 +294,40 @@ def test_a_key_repeated_with_other_content_is_an_update_and_the_last_one_wins(
     assert call.ingest_run_id == report.runs[0].run_id  # the re-import wrote nothing
 
 
+@pytest.mark.parametrize("set_lane", [True, False], ids=["lane", "row path"])
+def test_a_key_repeated_across_batches_is_unchanged_on_re_import(
+    store: Engine, tmp_path: Path, set_lane: bool
+) -> None:
+    # Five versions of one event, in batches of two rows: a re-import overwrites the stored
+    # last version with earlier ones before the last puts it back.
+    rows = [call_row("E-500", f"1A{n}", disposition=f"V{n % 3}") for n in range(5)]
+    rows.append(call_row("E-501", "2B1"))
+    root = write_city(tmp_path / "c", calls=rows, persons=[], arrests=[])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service.get_settings(), "ingest_batch_size", 2)
+        patch.setattr(service.get_settings(), "ingest_set_lane", set_lane)
+        first = ingest([root / "cad"], source="Testville CAD")
+        before = calls_as_stored()
+        again = ingest([root / "cad"], source="Testville CAD")
+
+    assert (first.read, first.stored) == (6, 6)
+    assert (again.read, again.stored, again.unchanged) == (6, 0, 6)
+    assert calls_as_stored() == before  # content, run and write time: nothing changed
+    assert before[0][1] == "V1"  # the last version of E-500 (V4 % 3)
+
+
+def calls_as_stored() -> list[tuple[object, ...]]:
+    with session_factory()() as session:
+        rows = session.execute(
+            select(
+                models.CallForService.source_key, models.CallForService.disposition,
+                models.CallForService.content_hash, models.CallForService.ingest_run_id,
+                models.CallForService.updated_at,
+            ).order_by(models.CallForService.source_key)
+        )  # fmt: skip
+        return [tuple(row) for row in rows]
+
+
 def test_a_stray_quote_rejects_one_row_and_the_rest_are_read(store: Engine, tmp_path: Path) -> None:
     broken = call_row("E-402", "1A1").replace(",N1,", ',"N1"x,', 1)
     rows = [call_row("E-401", "1A1"), broken, call_row("E-403", "1A1"), call_row("E-404", "1A1")]

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -22,18 +37,110 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
         yield ordered[start : start + LOOKUP_CHUNK]
 
 
-def stored_hashes(
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the store has for one record key: its row, content hash and last write."""
+
+    id: int
+    content_hash: str
+    ingest_run_id: int | None
+    updated_at: datetime
+
+
+def stored_rows(
     session: Session, model: Any, source_system_id: int, keys: Iterable[str]
-) -> dict[str, tuple[int, str]]:
-    """Key → (id, content hash) of the rows of ``model`` one source has under those keys."""
-    found: dict[str, tuple[int, str]] = {}
+) -> dict[str, Stored]:
+    """Key → what the store has, for the rows of ``model`` one source has under those keys."""
+    found: dict[str, Stored] = {}
     for chunk in _chunks(keys):
-        query = select(model.source_key, model.id, model.content_hash).where(
-            model.source_key.in_(chunk), model.source_system_id == source_system_id
-        )
-        for key, row_id, digest in session.execute(query):
-            found[key] = (row_id, digest)
+        query = select(
+            model.source_key, model.id, model.content_hash, model.ingest_run_id, model.updated_at
+        ).where(model.source_key.in_(chunk), model.source_system_id == source_system_id)
+        for key, *row in session.execute(query):
+            found[key] = Stored(*row)
     return found
+
+
+# -- what an import replaced, while it runs ------------------------------------------------------
+
+PRIOR = Table(
+    "ingest_prior",
+    MetaData(),
+    Column("kind", String(40), primary_key=True),
+    Column("source_key", String(200), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("ingest_run_id", Integer),
+    Column("updated_at", DateTime, nullable=False),
+    Column("superseded_rows", JSON, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+"""A temporary table, one import's own: for each record a previous run wrote and this run has
+overwritten so far, what it was, and per file how many of this run's rows were counted stored
+only for overwriting it. If a later version in the same import puts the record back as it was
+(a key repeated across batches), the record is restored whole and those rows count unchanged.
+It lives in the database, not in memory, so that memory stays flat however much changes."""
+
+
+@dataclass(slots=True)
+class Prior:
+    content_hash: str
+    ingest_run_id: int | None
+    updated_at: datetime
+    superseded_rows: dict[str, int]
+
+
+def open_priors(session: Session) -> None:
+    """Create (or empty) this import's ``ingest_prior`` table."""
+    connection = session.connection()
+    PRIOR.create(connection, checkfirst=True)
+    session.execute(PRIOR.delete())
+
+
+def close_priors(session: Session) -> None:
+    PRIOR.drop(session.connection(), checkfirst=True)
+
+
+def priors(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Prior]:
+    """What these (kind, key) records were before this import overwrote them."""
+    found: dict[tuple[str, str], Prior] = {}
+    by_kind: dict[str, list[str]] = {}
+    for kind, key in keys:
+        by_kind.setdefault(kind, []).append(key)
+    for kind, kind_keys in by_kind.items():
+        for chunk in _chunks(kind_keys):
+            query = select(PRIOR).where(PRIOR.c.kind == kind, PRIOR.c.source_key.in_(chunk))
+            for row in session.execute(query):
+                found[(row.kind, row.source_key)] = Prior(
+                    row.content_hash, row.ingest_run_id, row.updated_at, dict(row.superseded_rows)
+                )
+    return found
+
+
+def save_priors(session: Session, rows: dict[tuple[str, str], Prior]) -> None:
+    """Record (or replace) what these records were before this import."""
+    if not rows:
+        return
+    forget_priors(session, rows)
+    session.execute(
+        insert(PRIOR),
+        [
+            {"kind": kind, "source_key": key, "content_hash": prior.content_hash,
+             "ingest_run_id": prior.ingest_run_id, "updated_at": prior.updated_at,
+             "superseded_rows": prior.superseded_rows}
+            for (kind, key), prior in rows.items()
+        ],
+    )  # fmt: skip
+
+
+def forget_priors(session: Session, keys: Iterable[tuple[str, str]]) -> None:
+    by_kind: dict[str, list[str]] = {}
+    for kind, key in keys:
+        by_kind.setdefault(kind, []).append(key)
+    for kind, kind_keys in by_kind.items():
+        for chunk in _chunks(kind_keys):
+            session.execute(
+                delete(PRIOR).where(PRIOR.c.kind == kind, PRIOR.c.source_key.in_(chunk))
+            )
 
 
 def person_record_ids(

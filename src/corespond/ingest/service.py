@@ -64,9 +64,14 @@ def run(
             counts = files.setdefault(item.file, FileCounts(path=item.file))
             counts.read += 1
             setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
+        for file, rows in writer.revised:
+            files[file].stored -= rows
+            files[file].unchanged += rows
+        writer.revised.clear()
         _quarantine(session, result.rejections, ledger.id, source.id, cipher)
         if progress:
             progress(len(batch))
+    writer.finish()
     repository.resolve_references(session)
 
     summary.files = list(files.values())

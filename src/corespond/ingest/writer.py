@@ -19,7 +19,7 @@ from corespond import models
 from corespond.crypto import FieldCipher
 from corespond.ingest import repository
 from corespond.ingest.places import place_key
-from corespond.ingest.repository import LATE_BOUND_IDS
+from corespond.ingest.repository import LATE_BOUND_IDS, Prior, Stored
 from corespond.ingest.tables import (
     KIND_ORDER,
     TABLES,
@@ -71,12 +71,23 @@ class _Pending:
     """The latest version of one record key within a batch, and what the store has for it."""
 
     item: Prepared
-    existing_id: int | None
-    existing_hash: str | None
+    stored: Stored | None
+    restore: Prior | None = None
+    """Set when this version puts back what an earlier run stored, which this import had
+    overwritten in an earlier batch: the row is written back whole, run and time included."""
+
+    @property
+    def existing_id(self) -> int | None:
+        return self.stored.id if self.stored else None
 
     @property
     def write(self) -> bool:
-        return self.existing_id is None or self.existing_hash != self.item.content_hash
+        return self.stored is None or self.stored.content_hash != self.item.content_hash
+
+    @property
+    def changes(self) -> bool:
+        """Whether the store ends up different from before this import."""
+        return self.write and self.restore is None
 
 
 @dataclass
@@ -96,6 +107,14 @@ class BatchWriter:
         self.run_id = run_id
         self.source_name = source_name
         self.cipher = FieldCipher.from_settings()
+        self.revised: list[tuple[str, int]] = []
+        """(file, rows): rows counted stored in earlier batches whose only change a later
+        version has since undone; the caller counts them unchanged instead."""
+        repository.open_priors(session)
+
+    def finish(self) -> None:
+        """Drop what this import kept while it ran (call once, after the last batch)."""
+        repository.close_priors(self.session)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -140,30 +159,86 @@ class BatchWriter:
                     # The same key again in this batch: the last version is the one to keep.
                     earlier.item = ready
                     continue
-                stored = existing.get(key)
-                pending[key] = _Pending(
-                    ready, stored[0] if stored else None, stored[1] if stored else None
-                )
+                pending[key] = _Pending(ready, existing.get(key))
             accepted.append((row, keys))
+        self._find_restores(pending)
         # Decided once the batch is read: a key repeated with other content is stored only if
         # its final version differs from the store, so re-importing the file changes nothing.
+        superseded: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         for row, keys in accepted:
-            written = any(pending[key].write for key in keys)
-            result.outcomes.append((row, Outcome.STORED if written else Outcome.UNCHANGED))
+            changed = [key for key in keys if pending[key].changes]
+            result.outcomes.append((row, Outcome.STORED if changed else Outcome.UNCHANGED))
+            if len(changed) == 1:
+                counts = superseded[changed[0]]
+                counts[row.file] = counts.get(row.file, 0) + 1
+        self._keep_priors(pending, superseded)
 
         self._store([p for p in pending.values() if p.write])
         return result
 
+    # -- keys repeated across batches -----------------------------------------------------
+
+    def _find_restores(self, pending: dict[tuple[str, str], _Pending]) -> None:
+        """Mark the versions that put back what the store held before this import."""
+        rewritten = [
+            key
+            for key, entry in pending.items()
+            if entry.write and entry.stored and entry.stored.ingest_run_id == self.run_id
+        ]
+        if not rewritten:
+            return
+        before = repository.priors(self.session, rewritten)
+        restored = []
+        for key in rewritten:
+            prior = before.get(key)
+            if prior is not None and prior.content_hash == pending[key].item.content_hash:
+                pending[key].restore = prior
+                restored.append(key)
+                self.revised.extend(prior.superseded_rows.items())
+        repository.forget_priors(self.session, restored)
+
+    def _keep_priors(
+        self,
+        pending: dict[tuple[str, str], _Pending],
+        superseded: dict[tuple[str, str], dict[str, int]],
+    ) -> None:
+        """Remember what this batch overwrote, and which rows were counted for it."""
+        first_overwrites = {
+            key: entry
+            for key, entry in pending.items()
+            if entry.changes and entry.stored and entry.stored.ingest_run_id != self.run_id
+        }
+        again = [
+            key
+            for key, entry in pending.items()
+            if entry.changes and entry.stored and entry.stored.ingest_run_id == self.run_id
+        ]
+        kept = repository.priors(self.session, again) if again else {}
+        rows: dict[tuple[str, str], Prior] = {}
+        for key, entry in first_overwrites.items():
+            assert entry.stored is not None
+            rows[key] = Prior(
+                entry.stored.content_hash,
+                entry.stored.ingest_run_id,
+                entry.stored.updated_at,
+                superseded.get(key, {}),
+            )
+        for key, prior in kept.items():
+            for file, count in superseded.get(key, {}).items():
+                prior.superseded_rows[file] = prior.superseded_rows.get(file, 0) + count
+            rows[key] = prior
+        repository.save_priors(self.session, rows)
+
     # -- lookups --------------------------------------------------------------------------
 
-    def _existing(self, items: Iterable[Prepared]) -> dict[tuple[str, str], tuple[int, str]]:
-        """(kind, key) → (id, content hash) for the records the store already has."""
+    def _existing(self, items: Iterable[Prepared]) -> dict[tuple[str, str], Stored]:
+        """(kind, key) → what the store has, for the records it already has."""
         keys_by_kind: dict[str, set[str]] = defaultdict(set)
         for item in items:
             keys_by_kind[item.kind].add(item.source_key)
-        found: dict[tuple[str, str], tuple[int, str]] = {}
+        found: dict[tuple[str, str], Stored] = {}
         for kind, keys in keys_by_kind.items():
-            stored = repository.stored_hashes(
+            stored = repository.stored_rows(
                 self.session, TABLES[kind].model, self.source_system_id, keys
             )
             found.update({(kind, key): value for key, value in stored.items()})
@@ -172,7 +247,7 @@ class BatchWriter:
     def _known_person_keys(
         self,
         rows: list[tuple[SourceRow, tuple[Prepared, ...]]],
-        existing: dict[tuple[str, str], tuple[int, str]],
+        existing: dict[tuple[str, str], Stored],
     ) -> set[str]:
         wanted = {p.person_key for _, row_items in rows for p in row_items if p.person_key}
         known = {key for (kind, key) in existing if kind == r.PersonRecordIn.kind} & wanted
@@ -216,6 +291,11 @@ class BatchWriter:
                 values.update(
                     content_hash=item.content_hash, ingest_run_id=self.run_id, updated_at=now
                 )
+                if entry.restore is not None:
+                    values.update(
+                        ingest_run_id=entry.restore.ingest_run_id,
+                        updated_at=entry.restore.updated_at,
+                    )
                 # A written row's references are resolved afresh after the run: its keys may
                 # have changed since the ids were filled.
                 values.update(late_bound)
