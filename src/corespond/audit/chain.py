@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from corespond.audit.signing import Signer, verify_signature
 from corespond.config import get_settings
-from corespond.models import AuditCheckpoint, AuditEvent
+from corespond.models import AuditArchive, AuditCheckpoint, AuditEvent
 from corespond.models.base import utcnow
 
 GENESIS = "0" * 64
@@ -120,6 +120,37 @@ def checkpoint_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
     return f"corespond-audit|{seq}|{head_hash}|{_timestamp(signed_at)}".encode()
 
 
+ARCHIVE_FORMAT = "corespond-audit-archive/1"
+
+
+def archive_message(
+    first: int,
+    last: int,
+    prev_hash: str,
+    last_hash: str,
+    events: int,
+    digest: str,
+    before: datetime,
+    signed_at: datetime,
+) -> bytes:
+    """What an archive's checkpoint signs (``audit.archive``)."""
+    return (
+        f"{ARCHIVE_FORMAT}|{first}|{last}|{prev_hash}|{last_hash}|{events}|{digest}|"
+        f"{before.isoformat()}|{signed_at.isoformat()}"
+    ).encode()
+
+
+def archive_signed_by(mark: AuditArchive, public_key_hex: str) -> bool:
+    """Is the archive record signed by this key, and unaltered?"""
+    message = archive_message(
+        mark.first_seq, mark.last_seq, mark.prev_hash, mark.last_hash, mark.events, mark.digest,
+        mark.before, mark.signed_at,
+    )  # fmt: skip
+    return mark.public_key == public_key_hex and verify_signature(
+        public_key_hex, message, mark.signature
+    )
+
+
 @dataclass
 class Verification:
     events: int
@@ -152,6 +183,11 @@ def verify(session: Session, *, public_key_hex: str | None = None) -> Verificati
     signed = {mark.seq: mark.hash for mark in marks}
     expected_seq, previous, count = 1, GENESIS, 0
     last_seq = 0
+    anchor = _archive_anchor(session, trusted)
+    if isinstance(anchor, str):
+        return Verification(0, len(marks), anchor, 1)
+    if anchor is not None:
+        expected_seq, previous, last_seq = anchor.last_seq + 1, anchor.last_hash, anchor.last_seq
     while True:
         events = list(
             session.scalars(
@@ -180,6 +216,28 @@ def verify(session: Session, *, public_key_hex: str | None = None) -> Verificati
             last_seq + 1,
         )  # fmt: skip
     return Verification(count, len(marks))
+
+
+def _archive_anchor(session: Session, trusted: str) -> AuditArchive | str | None:
+    """Where the live log may start, if archived rows were removed: after an archive.
+
+    Archives must be signed by the audit key and follow one another from the genesis hash. The
+    live log starts from an archive's last hash only when its first event is the one after that
+    archive; while archived rows are still there, the walk starts at event 1 and they are
+    checked like any other. Returns a problem in words, or the archive, or None.
+    """
+    archives = list(session.scalars(select(AuditArchive).order_by(AuditArchive.first_seq)))
+    previous_last, previous_hash = 0, GENESIS
+    for mark in archives:
+        if not archive_signed_by(mark, trusted):
+            return f"archive record {mark.id} is not signed by the audit key"
+        if mark.first_seq != previous_last + 1 or mark.prev_hash != previous_hash:
+            return f"archive record {mark.id} does not follow the archive before it"
+        previous_last, previous_hash = mark.last_seq, mark.last_hash
+    first = session.scalar(select(func.min(AuditEvent.seq)))
+    if first is None or first == 1:
+        return None
+    return next((mark for mark in archives if mark.last_seq + 1 == first), None)
 
 
 def _check(event: AuditEvent, expected_seq: int, previous: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +19,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help=(
         "The tamper-evident audit log: `verify` walks the chain, `checkpoint` signs its head, "
-        "`review` lists what an auditor reviews each week."
+        "`review` lists what an auditor reviews each week, `archive` exports events past the "
+        "six-year retention window to a signed file, `verify-archive` checks one."
     ),
 )
 
@@ -156,3 +158,84 @@ def review(
             f"{row.others_median:g}", "[red]unusual[/]" if row.unusual else "",
         )  # fmt: skip
     console.print(reads)
+
+
+@app.command("archive")
+def archive(
+    before: Annotated[
+        datetime,
+        typer.Option(
+            "--before",
+            formats=["%Y-%m-%d"],
+            help="Archive the events before this day (UTC midnight); at least six years ago.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The archive file to write (JSON lines).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Export the events before --before not archived yet into a signed, verifiable file.
+
+    Refuses anything inside the six-year retention window (HIPAA 164.316(b)(2)(i)). The events
+    stay in the log; docs/deployment.md says how an operator may then remove them.
+    """
+    from corespond.audit.archive import ArchiveError
+    from corespond.audit.archive import archive as make_archive
+
+    try:
+        with unit_of_work() as session:
+            made = make_archive(session, before=before, out=out)
+    except ArchiveError as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"file": str(out), "first_seq": made.first_seq, "last_seq": made.last_seq,
+                 "events": made.events, "last_hash": made.last_hash, "digest": made.digest}
+            )
+        )  # fmt: skip
+        return
+    Console(soft_wrap=True).print(
+        f"Archived events {made.first_seq:,}-{made.last_seq:,} ({made.events:,}) to "
+        f"{escape(str(out))}, signed; the last hash is {made.last_hash[:16]}…"
+    )
+
+
+@app.command("verify-archive")
+def verify_archive(
+    path: Annotated[Path, typer.Argument(help="A file made by `corespond audit archive`.")],
+    public_key: Annotated[
+        str | None,
+        typer.Option("--public-key", help="Hex Ed25519 public key to trust (default: configured)."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Check the file alone, not against the store.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check an archive: every hash, the chain, its signature, and (unless --offline) that the
+    store recorded it and the live log goes on from its last hash. Exit 1 if anything is wrong."""
+    from corespond.audit.archive import verify_archive as check_archive
+
+    if offline:
+        result = check_archive(path, public_key_hex=public_key)
+    else:
+        with session_factory()() as session:
+            result = check_archive(path, public_key_hex=public_key, session=session)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"ok": result.ok, "events": result.events, "first_seq": result.first_seq,
+                 "last_seq": result.last_seq, "problem": result.problem}
+            )
+        )  # fmt: skip
+    elif result.ok:
+        Console().print(
+            f"[green]The archive is intact:[/] events {result.first_seq:,}-{result.last_seq:,}."
+        )
+    else:
+        Console(stderr=True, soft_wrap=True).print(
+            f"[red]The archive does not verify:[/] {escape(result.problem or '')}"
+        )
+    if not result.ok:
+        raise typer.Exit(1)
