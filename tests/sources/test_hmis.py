@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corespond.demo.exports import hmis_csv
-from corespond.sources.base import ReadOptions, Rejection, SourceRow
+from corespond.sources.base import ReadOptions, Rejection, Retraction, SourceRow
 from corespond.sources.hmis import HmisCsvAdapter
 from corespond.sources.records import (
     AgencyIn,
@@ -282,10 +282,13 @@ def test_deleted_client_and_what_refers_to_it(tmp_path: Path) -> None:
     row[header.index("DateDeleted")] = "2025-06-10 00:00:00"
     lines[2] = ",".join(row)
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    bad = rejections(read(tmp_path))
-    assert bad[0].reason == "deleted in source (2025-06-10)"
-    assert all("deleted in source" in r.reason for r in bad)
-    assert len(bad) == 3  # the client, its enrollment, its outreach contact
+    items = read(tmp_path)
+    (retraction,) = [item for item in items if isinstance(item, Retraction)]
+    assert (retraction.kind, retraction.source_key) == ("person_record", "C-2")
+    assert retraction.deleted_on == date(2025, 6, 10) and retraction.raw.startswith("C-2,")
+    bad = rejections(items)
+    assert all("refers to a record deleted in source (Client.csv)" in r.reason for r in bad)
+    assert len(bad) == 2  # its enrollment, its outreach contact
 
 
 def test_unknown_data_quality_means_unknown_value(tmp_path: Path) -> None:

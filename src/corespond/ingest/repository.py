@@ -178,6 +178,35 @@ def place_ids(session: Session, places: dict[str, PlaceIn]) -> dict[str, int]:
     return ids
 
 
+def retract(session: Session, model: Any, source_system_id: int, source_key: str) -> bool:
+    """Remove a record its source deleted; False if the store does not have it.
+
+    References to it that ingest resolves by key are emptied first (they resolve again if the
+    record comes back). Anything else that depends on it (facts naming a person record, the
+    person linkage placed it in) makes the database refuse: the caller gets the
+    ``IntegrityError`` and nothing of the attempt remains.
+    """
+    row_id = session.scalar(
+        select(model.id).where(
+            model.source_key == source_key, model.source_system_id == source_system_id
+        )
+    )
+    if row_id is None:
+        return False
+    table = model.__tablename__
+    with session.begin_nested():
+        for referring, _key, id_column, target, _target_key in REFERENCES:
+            if target == table:
+                session.execute(
+                    text(f"UPDATE {referring} SET {id_column} = NULL WHERE {id_column} = :id"),
+                    {"id": row_id},
+                )
+        if model is models.PersonRecord:
+            delete_aliases(session, [row_id])
+        session.execute(delete(model).where(model.id == row_id))
+    return True
+
+
 def delete_aliases(session: Session, person_record_ids: Iterable[int]) -> None:
     """Remove the aliases of these person records (before their new ones are written)."""
     for chunk in _chunks(person_record_ids):

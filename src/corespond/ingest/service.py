@@ -20,7 +20,7 @@ from corespond.config import get_settings
 from corespond.crypto import FieldCipher
 from corespond.ingest import cad_lane, repository
 from corespond.ingest.schemas import FileCounts, IngestSummary
-from corespond.ingest.writer import BatchWriter
+from corespond.ingest.writer import BatchResult, BatchWriter
 from corespond.models.base import utcnow
 from corespond.sources.base import Adapter, Item, Rejection
 from corespond.sources.cad_csv import CadCsvAdapter
@@ -60,10 +60,7 @@ def run(
     items = _read(task, adapter, settings.ingest_set_lane, writer, files, progress)
     for batch in _batches(items, settings.ingest_batch_size):
         result = writer.write(batch)
-        for item, outcome in result.outcomes:
-            counts = files.setdefault(item.file, FileCounts(path=item.file))
-            counts.read += 1
-            setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
+        _tally(files, result)
         for file, rows in writer.revised:
             files[file].stored -= rows
             files[file].unchanged += rows
@@ -71,7 +68,9 @@ def run(
         _quarantine(session, result.rejections, ledger.id, source.id, cipher)
         if progress:
             progress(len(batch))
-    writer.finish()
+    retracted = writer.finish()
+    _tally(files, retracted)
+    _quarantine(session, retracted.rejections, ledger.id, source.id, cipher)
     repository.resolve_references(session)
 
     summary.files = list(files.values())
@@ -94,6 +93,13 @@ def run(
                 "quarantined": summary.quarantined},
     )  # fmt: skip
     return summary
+
+
+def _tally(files: dict[str, FileCounts], result: BatchResult) -> None:
+    for item, outcome in result.outcomes:
+        counts = files.setdefault(item.file, FileCounts(path=item.file))
+        counts.read += 1
+        setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
 
 
 def record_failure(session: Session, task: Export, error: str) -> IngestSummary:

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Table, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -30,7 +31,7 @@ from corespond.ingest.tables import (
 )
 from corespond.models.base import utcnow
 from corespond.sources import records as r
-from corespond.sources.base import Rejection, SourceRow
+from corespond.sources.base import Item, Rejection, Retraction, SourceRow
 
 
 class Outcome(Enum):
@@ -92,7 +93,7 @@ class _Pending:
 
 @dataclass
 class BatchResult:
-    outcomes: list[tuple[SourceRow | Rejection, Outcome]] = field(default_factory=list)
+    outcomes: list[tuple[SourceRow | Rejection | Retraction, Outcome]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
 
@@ -110,17 +111,44 @@ class BatchWriter:
         self.revised: list[tuple[str, int]] = []
         """(file, rows): rows counted stored in earlier batches whose only change a later
         version has since undone; the caller counts them unchanged instead."""
+        self._retractions: list[Retraction] = []
         repository.open_priors(session)
 
-    def finish(self) -> None:
-        """Drop what this import kept while it ran (call once, after the last batch)."""
+    def finish(self) -> BatchResult:
+        """Carry out the retractions the import held, children first, and drop what it kept
+        while it ran (call once, after the last batch). Says what became of each retraction."""
         repository.close_priors(self.session)
+        result = BatchResult()
+        for retraction in sorted(self._retractions, key=lambda item: -KIND_ORDER[item.kind]):
+            model = TABLES[retraction.kind].model
+            try:
+                removed = repository.retract(
+                    self.session, model, self.source_system_id, retraction.source_key
+                )
+            except IntegrityError:
+                reason = (
+                    f"deleted in source ({retraction.deleted_on.isoformat()}), but the store "
+                    f"still holds records that depend on {retraction.kind} "
+                    f"{retraction.source_key!r} (facts, or a person it is linked to): kept"
+                )
+                rejection = Rejection(retraction.file, retraction.locator, reason, retraction.raw)
+                result.outcomes.append((rejection, Outcome.QUARANTINED))
+                result.rejections.append(rejection)
+                continue
+            result.outcomes.append((retraction, Outcome.STORED if removed else Outcome.UNCHANGED))
+        self._retractions.clear()
+        return result
 
     # -- public ---------------------------------------------------------------------------
 
-    def write(self, items: list[SourceRow | Rejection]) -> BatchResult:
-        """Store ``items``; say for each whether it was stored, unchanged or quarantined."""
+    def write(self, items: list[Item]) -> BatchResult:
+        """Store ``items``; say for each whether it was stored, unchanged or quarantined.
+
+        Retractions wait for :meth:`finish`, when every record of the import is in.
+        """
         result = BatchResult()
+        self._retractions.extend(item for item in items if isinstance(item, Retraction))
+        items = [item for item in items if not isinstance(item, Retraction)]
         prepared: dict[int, Prepared] = {}
         rows: list[tuple[SourceRow, tuple[Prepared, ...]]] = []
         for item in items:

@@ -4,7 +4,8 @@ An adapter reads one native format as a stream and yields one item per *source r
 row, an NDJSON line, a NEMSIS PatientCareReport, an EIDO document. A row that parses becomes a
 :class:`SourceRow` holding the canonical records it carries (a Seattle-style CAD row carries a
 call and a unit response); a row that does not becomes a :class:`Rejection` holding the row's
-text verbatim and the reason. Nothing is dropped silently: ingest counts every item, and
+text verbatim and the reason; a row that deletes a record sent before becomes a
+:class:`Retraction`. Nothing is dropped silently: ingest counts every item, and
 ``read = stored + unchanged + quarantined`` holds because each item is exactly one of those.
 
 Adapters never touch the database and never raise on bad data; they raise
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo
@@ -58,7 +59,23 @@ class Rejection:
             object.__setattr__(self, "raw", kept)
 
 
-Item = SourceRow | Rejection
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """A source row saying a record the source sent before is deleted (HMIS ``DateDeleted``).
+
+    Ingest removes the stored record if nothing in the store still depends on it, and otherwise
+    keeps it and quarantines this row with the reason.
+    """
+
+    file: str
+    locator: str
+    kind: str
+    source_key: str
+    deleted_on: date
+    raw: str
+
+
+Item = SourceRow | Rejection | Retraction
 
 
 @dataclass(frozen=True)

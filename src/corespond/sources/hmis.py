@@ -24,6 +24,7 @@ from corespond.sources.base import (
     Item,
     ReadOptions,
     Rejection,
+    Retraction,
     SourceError,
     SourceRow,
 )
@@ -155,13 +156,17 @@ class _Seen:
     enrollments: dict[str, str] = field(default_factory=dict)
     """EnrollmentID → PersonalID."""
     deleted: dict[str, set[str]] = field(default_factory=dict)
+    delta: bool = False
+    """A delta refresh (``ExportDirective`` 1) holds only what changed: a record it does not
+    hold may be one an earlier export sent, so ingest resolves it against the store."""
 
     def check(self, column: str, value: str, known: set[str] | dict[str, str], file: str) -> None:
         if value in known:
             return
         if value in self.deleted.get(column, set()):
             raise FieldError(column, value, f"refers to a record deleted in source ({file})")
-        raise FieldError(column, value, f"refers to a record that is not in {file}")
+        if not self.delta:
+            raise FieldError(column, value, f"refers to a record that is not in {file}")
 
 
 def _organization(values: dict[str, str], seen: _Seen) -> tuple[Record, ...]:
@@ -252,7 +257,7 @@ def _client_of(values: dict[str, str], seen: _Seen) -> str:
 def _enrollment_of(values: dict[str, str], seen: _Seen, person: str) -> str:
     enrollment = _required(values, "EnrollmentID")
     seen.check("EnrollmentID", enrollment, seen.enrollments, "Enrollment.csv")
-    if seen.enrollments[enrollment] != person:
+    if enrollment in seen.enrollments and seen.enrollments[enrollment] != person:
         raise FieldError("PersonalID", person, f"enrollment {enrollment} belongs to another client")
     return enrollment
 
@@ -321,23 +326,32 @@ def _outreach_contact(values: dict[str, str], seen: _Seen) -> tuple[Record, ...]
     return (record,)
 
 
+DELTA_REFRESH = 1
+EXPORT_DIRECTIVES = {1: "delta refresh", 2: "full refresh", 3: "other"}
+"""FY2024 Export.csv ``ExportDirective`` (HUD HMIS CSV Format Specifications)."""
+
+
 def _export(values: dict[str, str], seen: _Seen) -> tuple[Record, ...]:
     _required(values, "ExportID")
+    seen.delta = _coded(values, "ExportDirective", EXPORT_DIRECTIVES) == DELTA_REFRESH
     return ()
 
 
 RowReader = Callable[[dict[str, str], _Seen], tuple[Record, ...]]
-READERS: dict[str, tuple[RowReader, str]] = {
-    "Export.csv": (_export, "ExportID"),
-    "Organization.csv": (_organization, "OrganizationID"),
-    "Project.csv": (_project, "ProjectID"),
-    "Client.csv": (_client, "PersonalID"),
-    "Enrollment.csv": (_enrollment, "EnrollmentID"),
-    "Exit.csv": (_exit, "ExitID"),
-    "Services.csv": (_service, "ServicesID"),
-    "CurrentLivingSituation.csv": (_outreach_contact, "CurrentLivingSitID"),
-}
-"""File → (row reader, the id column whose deletion later rows may refer to)."""
+READERS: dict[str, tuple[RowReader, str, str | None, str]] = {
+    "Export.csv": (_export, "ExportID", None, ""),
+    "Organization.csv": (_organization, "OrganizationID", AgencyIn.kind, ""),
+    "Project.csv": (_project, "ProjectID", ProgramIn.kind, ""),
+    "Client.csv": (_client, "PersonalID", PersonRecordIn.kind, ""),
+    "Enrollment.csv": (_enrollment, "EnrollmentID", EnrollmentIn.kind, ""),
+    "Exit.csv": (_exit, "ExitID", EnrollmentExitIn.kind, ""),
+    "Services.csv": (_service, "ServicesID", ServiceIn.kind, ""),
+    "CurrentLivingSituation.csv": (
+        _outreach_contact, "CurrentLivingSitID", ServiceIn.kind, OUTREACH_KEY_PREFIX,
+    ),
+}  # fmt: skip
+"""File → (row reader, its id column (which later rows may refer to), the kind of record a
+row becomes and the prefix of its key: what a deleted row retracts)."""
 
 
 def _whole_file(path: Path, reason: str) -> Rejection:
@@ -417,7 +431,7 @@ class HmisCsvAdapter:
 
     @staticmethod
     def _read_file(path: Path, options: ReadOptions, seen: _Seen) -> Iterator[Item]:
-        reader, id_column = READERS[path.name]
+        reader, id_column, kind, key_prefix = READERS[path.name]
         file = str(path)
         for row in _rows(path, options):
             if isinstance(row, Rejection):
@@ -432,9 +446,12 @@ class HmisCsvAdapter:
                 record_id = text(row.values.get(id_column))
                 if record_id:
                     seen.deleted.setdefault(id_column, set()).add(record_id)
-                yield Rejection(
-                    file, row.locator, f"deleted in source ({deleted_on.isoformat()})", row.raw
-                )
+                if record_id and kind:
+                    key = key_prefix + record_id
+                    yield Retraction(file, row.locator, kind, key, deleted_on, row.raw)
+                else:
+                    reason = f"deleted in source ({deleted_on.isoformat()}) without its {id_column}"
+                    yield Rejection(file, row.locator, reason, row.raw)
                 continue
             try:
                 records = reader(row.values, seen)
