@@ -60,6 +60,14 @@ def stored_keys(model: type[models.Base]) -> set[str]:
         return set(session.scalars(select(model.source_key)))  # type: ignore[attr-defined]
 
 
+def imported_full_export(tmp_path: Path) -> list[Record]:
+    """The synthetic export, imported whole; its records."""
+    records = synthetic_records()
+    hmis_csv.write(records, tmp_path / "full", timezone=TZ)
+    ingest(tmp_path / "full")
+    return records
+
+
 def by_key(records: list[Record], key: str) -> Record:
     return next(record for record in records if record.source_key == key)
 
@@ -67,9 +75,7 @@ def by_key(records: list[Record], key: str) -> Record:
 def test_a_delta_refers_to_earlier_exports_and_retracts_what_source_deleted(
     store: Engine, tmp_path: Path
 ) -> None:
-    records = synthetic_records()
-    hmis_csv.write(records, tmp_path / "full", timezone=TZ)
-    ingest(tmp_path / "full")
+    records = imported_full_export(tmp_path)
     new_exit = EnrollmentExitIn(
         source_key="X-2",
         enrollment_key="E-2",  # sent by the full export only
@@ -108,9 +114,7 @@ def test_a_delta_refers_to_earlier_exports_and_retracts_what_source_deleted(
 def test_a_client_still_named_by_facts_is_kept_and_the_deletion_quarantined(
     store: Engine, tmp_path: Path
 ) -> None:
-    records = synthetic_records()
-    hmis_csv.write(records, tmp_path / "full", timezone=TZ)
-    ingest(tmp_path / "full")
+    records = imported_full_export(tmp_path)
     client = by_key(records, "C-1")
     assert isinstance(client, PersonRecordIn)
     folder = delta(tmp_path / "delta", [client], {"Client.csv": {"C-1"}})
@@ -129,9 +133,7 @@ def test_a_client_still_named_by_facts_is_kept_and_the_deletion_quarantined(
 def test_a_full_export_still_rejects_references_it_does_not_hold(
     store: Engine, tmp_path: Path
 ) -> None:
-    records = synthetic_records()
-    hmis_csv.write(records, tmp_path / "full", timezone=TZ)
-    ingest(tmp_path / "full")
+    records = imported_full_export(tmp_path)
     orphan = by_key(records, "S-2").model_copy(update={"source_key": "S-9"})
     assert isinstance(orphan, ServiceIn)
     hmis_csv.write([orphan], tmp_path / "partial", timezone=TZ)
