@@ -98,7 +98,7 @@ def test_a_non_partner_agency_sees_calls_only_as_restricted(city: dict[str, int]
     assert api["total"] == 0 and api["items"] == []
     [withheld] = api["restricted"]
     assert withheld["agency"] == "Metro 911" and withheld["calls"] == 2
-    assert "not shared with Lakeside PD" in withheld["reasons"][0]
+    assert "Lakeside PD has no dispatch agreement" in withheld["reasons"][0]
     assert {event.outcome for event in decisions("call_incident")} == {"deny"}
 
 

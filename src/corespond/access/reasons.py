@@ -33,6 +33,12 @@ def explain(
             f"restricted: no agency is recorded as holding these {what}, so they are shared "
             "with no one; name the source's agency in the jurisdiction file",
         )
+    if not policies and fact.category == "call_incident" and fact.owner_kind == "dispatch":
+        return (
+            f"restricted: {fact.owner_name} shares its {what} with the agencies it dispatches "
+            f"for, with the roles whose work uses them; {subject.agency_name} has no dispatch "
+            f"agreement with it, or your role or purpose does not cover calls",
+        )
     if not policies:
         return (
             f"restricted: {fact.owner_name}'s {what} are not shared with {subject.agency_name} "
