@@ -116,7 +116,8 @@ def test_the_review_shows_what_the_auditor_must_look_at(week: dict[str, int]) ->
         reads = session.scalars(
             select(models.AuditEvent).where(models.AuditEvent.action == "audit.review_read")
         ).all()
-    assert len(reads) == 2 and all(e.agency_id == week["care"] for e in reads)
+    # Signing in lands an auditor on the review: that, the page and the API.
+    assert len(reads) == 3 and all(e.agency_id == week["care"] for e in reads)
 
 
 def test_marking_emergency_access_reviewed_is_audited_and_needs_the_form_token(
@@ -188,3 +189,19 @@ def test_the_command_line_reviews_one_agency_or_all(week: dict[str, int]) -> Non
     assert "unusual" in table.stdout
     assert unknown.exit_code == 2 and "no agency" in unknown.output
     assert PASSWORD not in everyone.stdout
+
+
+def test_an_auditor_starts_on_the_review_and_asks_for_no_call_data(week: dict[str, int]) -> None:
+    client = auditor(week)
+
+    home = client.get("/", follow_redirects=False)
+
+    assert home.headers["location"] == "/audit/review"
+    with session_factory()() as session:
+        asked = session.scalars(
+            select(models.AuditEvent).where(
+                models.AuditEvent.action == "access.decision",
+                models.AuditEvent.actor == f"user:{users.get_user(session, 'aud-care').id}",
+            )
+        ).all()
+    assert asked == []

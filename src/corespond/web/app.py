@@ -15,6 +15,7 @@ from corespond import __version__
 from corespond.access import admin_pages, consent_pages, decisions
 from corespond.access import endpoints as access_endpoints
 from corespond.access import pages as access_pages
+from corespond.access.roles import Role
 from corespond.audit import endpoints as audit_endpoints
 from corespond.audit import pages as audit_pages
 from corespond.calls import endpoints as call_endpoints
@@ -23,10 +24,12 @@ from corespond.ingest import endpoints as ingest_endpoints
 from corespond.ingest import pages as ingest_pages
 from corespond.linkage import endpoints as linkage_endpoints
 from corespond.linkage import pages as linkage_pages
-from corespond.web.dependencies import Forbidden, SignInRequired
+from corespond.web.dependencies import Forbidden, SignedIn, SignInRequired
 from corespond.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
+HOME_PAGES = ((Role.AUDITOR, "/audit/review"), (Role.AGENCY_ADMIN, "/admin/users"))
+"""Where a user holding only one of these roles starts (no call data is theirs to see)."""
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
@@ -78,7 +81,11 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
+    def home(principal: SignedIn) -> RedirectResponse:
+        """Each user's first page: the calls, or for those whose work is not calls, theirs."""
+        for role, page in HOME_PAGES:
+            if principal.roles == {role} and principal.agency_id is not None:
+                return RedirectResponse(page, status_code=303)
         return RedirectResponse("/calls", status_code=303)
 
     return app
