@@ -74,10 +74,11 @@ UTF8 = frozenset({"utf-8", "utf-8-sig", "utf8", "utf_8", "utf_8_sig"})
 CALL_CATEGORY = CallIn.default_category.value
 UNIT_CATEGORY = UnitResponseIn.default_category.value
 
-# Characters Python's str.strip() removes but DuckDB's trim() keeps: a value starting or ending
-# with one goes to the row path rather than risk stripping it differently.
-_EDGE_SPACE = (
-    r"[\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+# NUL, and the characters Python's str.strip() removes but DuckDB's trim() keeps: a row holding
+# one anywhere goes to the row path rather than risk stripping a value differently (one test
+# over the whole row is far cheaper than one at each edge of each field).
+_UNUSUAL = (
+    r"[\x{00}\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
     r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 )
 _TIMESTAMP = r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} [AP]M$"
@@ -147,42 +148,38 @@ def _convert(connection: duckdb.DuckDBPyConnection, zone: ZoneInfo) -> None:
     """Parse and check every column into ``converted``; ``event_ok`` says the lane takes the
     row's whole event.
 
-    Three passes, each computing a value once: ``cleaned`` strips every field as ``text()`` does
-    (NULL for blanks) and flags edge whitespace or NUL anywhere in the row; ``parsed`` reads
-    the wall-clock times; ``converted`` turns them into UTC through ``zone_hours``, which
-    Python's zoneinfo fills for each distinct local hour (so the offsets are the row path's
-    own), and checks the rest.
+    Two passes over the rows. ``parsed`` strips every field as ``text()`` does (NULL for
+    blanks), flags a row holding NUL or whitespace other than spaces anywhere, and reads the
+    wall-clock times. ``converted`` turns those into UTC through ``zone_hours``, which Python's
+    zoneinfo fills for each distinct local hour (so the offsets are the row path's own), checks
+    the rest, and keeps only the stored columns.
     """
     blanks = ", ".join(_literal(word) for word in sorted(BLANKS))
     v = {column: f"v{index}" for index, column in enumerate(CALL_FILE_COLUMNS)}
     raw = {column: _identifier(column) for column in CALL_FILE_COLUMNS}
-    stripped = ", ".join(f"trim({raw[column]})" for column in CALL_FILE_COLUMNS)
-    connection.execute(
-        f"""
-        CREATE MACRO t(x) AS CASE WHEN x IS NULL OR lower(trim(x)) IN ({blanks})
-            THEN NULL ELSE trim(x) END;
-        CREATE TABLE cleaned AS SELECT rowid + 1 AS n,
-            {", ".join(f"t({raw[column]}) AS {v[column]}" for column in CALL_FILE_COLUMNS)},
-            NOT coalesce(regexp_matches(concat_ws(chr(1), {stripped}),
-                '(^|\x01){_EDGE_SPACE}|{_EDGE_SPACE}(\x01|$)'), false)
-            AND strpos(concat_ws('', {stripped}), chr(0)) = 0 AS clean
-        FROM raw;
-        DROP TABLE raw;
-        """
-    )
     times = [CALL_COLUMNS[name] for name in CALL_TIMES] + [
         UNIT_COLUMNS[name] for name in UNIT_TIMES
     ]
     local = {column: f"l{index}" for index, column in enumerate(times)}
     connection.execute(
         f"""
-        CREATE TABLE parsed AS SELECT *,
+        CREATE MACRO blank_word(y) AS length(y) <= 4 AND lower(y) IN ({blanks});
+        CREATE MACRO t(x) AS CASE WHEN blank_word(trim(x)) THEN NULL ELSE trim(x) END;
+        CREATE TABLE parsed AS
+        WITH cleaned AS (
+            SELECT rowid + 1 AS n,
+                {", ".join(f"t({raw[column]}) AS {v[column]}" for column in CALL_FILE_COLUMNS)},
+                NOT coalesce(regexp_matches(
+                    concat_ws(chr(1), {", ".join(raw[column] for column in CALL_FILE_COLUMNS)}),
+                    '{_UNUSUAL}'), false) AS clean
+            FROM raw)
+        SELECT *,
             {", ".join(
                 f"CASE WHEN regexp_matches({v[column]}, '{_TIMESTAMP}') "
                 f"THEN try_strptime({v[column]}, '%m/%d/%Y %I:%M:%S %p') END AS {local[column]}"
                 for column in times)}
         FROM cleaned;
-        DROP TABLE cleaned;
+        DROP TABLE raw;
         """
     )  # fmt: skip
     hours = connection.execute(
@@ -261,12 +258,12 @@ def _convert(connection: duckdb.DuckDBPyConnection, zone: ZoneInfo) -> None:
     )
     connection.execute(
         f"""
-        CREATE TABLE checked AS SELECT p.*, {row_ok} AS row_ok,
-            {", ".join(f"{utc(column)} AS u{times.index(column)}" for column in times)},
-            CASE WHEN {call_sign} IS NOT NULL THEN {unit_key} END AS unit_key
-        FROM parsed p {joins};
-        DROP TABLE parsed;
         CREATE TABLE converted AS
+        WITH checked AS (
+            SELECT p.*, {row_ok} AS row_ok,
+                {", ".join(f"{utc(column)} AS u{times.index(column)}" for column in times)},
+                CASE WHEN {call_sign} IS NOT NULL THEN {unit_key} END AS unit_key
+            FROM parsed p {joins})
         SELECT n, bool_and(row_ok) OVER (PARTITION BY {event}) AS event_ok,
             {event} AS event,
             {call_source} AS call_source,
@@ -285,7 +282,7 @@ def _convert(connection: duckdb.DuckDBPyConnection, zone: ZoneInfo) -> None:
             {", ".join(f"u{times.index(unit[name])} AS unit_{name}" for name in UNIT_TIMES)},
             unit_key
         FROM checked;
-        DROP TABLE checked;
+        DROP TABLE parsed;
         """
     )
 
