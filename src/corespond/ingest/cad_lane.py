@@ -497,29 +497,26 @@ class Lane:
                 _literal(UNIT_CATEGORY) + " AS data_category",
             ]
         )
-        self.connection.execute(
-            f"""
-            CREATE TABLE call_last AS
-            SELECT {call_values}, {hmac.format(canon=call_canon)} AS content_hash
-            FROM converted v LEFT JOIN lane_places p ON {joined}
-            WHERE v.event_ok
-            QUALIFY row_number() OVER (PARTITION BY v.event ORDER BY v.n DESC) = 1;
-            CREATE TABLE unit_last AS
-            SELECT {unit_values}, {hmac.format(canon=unit_canon)} AS content_hash
-            FROM converted WHERE event_ok AND unit_key IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY unit_key ORDER BY n DESC) = 1;
-            """
-        )
-        for name in ("call", "unit"):
+        # The last version of each key first, so that places are joined and hashes computed
+        # once per key, not once per row.
+        for name, key, values, canon, places in (
+            ("call", "event", call_values, call_canon, f"LEFT JOIN lane_places p ON {joined}"),
+            ("unit", "unit_key", unit_values, unit_canon, ""),
+        ):
             self.connection.execute(
                 f"""
                 CREATE TABLE {name} AS
+                WITH last AS (
+                    SELECT * FROM converted WHERE event_ok AND {key} IS NOT NULL
+                    QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY n DESC) = 1),
+                hashed AS (
+                    SELECT {values}, {hmac.format(canon=canon)} AS content_hash
+                    FROM last v {places})
                 SELECT f.*, s.id AS existing_id,
                     CASE WHEN s.id IS NULL THEN 'new'
                          WHEN s.content_hash <> f.content_hash THEN 'changed'
                          ELSE 'same' END AS status
-                FROM {name}_last f LEFT JOIN stored_{name} s ON s.source_key = f.source_key;
-                DROP TABLE {name}_last;
+                FROM hashed f LEFT JOIN stored_{name} s ON s.source_key = f.source_key
                 """
             )
 
