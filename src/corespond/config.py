@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 from enum import StrEnum
 from functools import lru_cache
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +22,49 @@ class Mode(StrEnum):
 DEV_FIELD_KEY = base64.b64encode(b"corespond-dev-field-key-32bytes!").decode()
 DEV_BLIND_INDEX_KEY = base64.b64encode(b"corespond-dev-blind-index-key-32").decode()
 DEV_AUDIT_SIGNING_KEY = base64.b64encode(b"corespond-dev-audit-signing-key!").decode()
+
+
+DEFAULT_MFA_METHODS = ("mfa", "otp", "hwk", "swk", "sc")
+"""RFC 8176 ``amr`` values taken as a second factor unless a provider names its own."""
+
+
+class OidcProvider(BaseModel):
+    """An agency's own OpenID Connect identity provider (one entry of
+    ``CORESPOND_OIDC_PROVIDERS``, keyed by the agency's key)."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    issuer: str
+    """The issuer exactly as the provider writes it in ``iss``; its discovery document is
+    ``<issuer>/.well-known/openid-configuration``."""
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    name: str = ""
+    """What the sign-in button says after "Sign in with"; the agency's name if empty."""
+    mfa_methods: tuple[str, ...] = Field(default=DEFAULT_MFA_METHODS, min_length=1)
+    """``amr`` values of which the ID token must carry at least one (CJIS IA-2 multi-factor)."""
+    redirect_uri: str | None = None
+    """The callback registered at the provider, when the address corespond sees differs
+    (behind a proxy that does not forward the scheme and host)."""
+
+    @field_validator("issuer")
+    @classmethod
+    def issuer_is_a_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query:
+            raise ValueError(f"the issuer {value!r} is not an http(s) URL")
+        return value
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    @field_validator("client_secret")
+    @classmethod
+    def secret_given(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("an identity provider needs its client secret")
+        return value
 
 
 class Settings(BaseSettings):
@@ -54,6 +98,9 @@ class Settings(BaseSettings):
     host (a secret store). ``openssl rand -base64 32`` makes one."""
     audit_checkpoint_every: int = Field(default=1000, ge=0)
     """Sign the audit chain's head every this many events (0: only on demand)."""
+    oidc_providers: dict[str, OidcProvider] = {}
+    """Agencies that sign their users in through their own OpenID Connect provider, as JSON
+    ``{agency_key: {issuer, client_id, client_secret, ...}}``; holds secrets (a secret store)."""
     spark_master: str = "local[2]"
     """Where ``--backend spark`` linkage runs: ``local[N]``, or a cluster's ``spark://host:7077``."""
 
@@ -88,6 +135,11 @@ class Settings(BaseSettings):
                 "CORESPOND_AUDIT_SIGNING_KEY "
                 "(base64 of 32 random bytes each, e.g. `openssl rand -base64 32`)"
             )
+        for key, provider in self.oidc_providers.items():
+            if self.mode is Mode.PRODUCTION and urlsplit(provider.issuer).scheme != "https":
+                raise ValueError(
+                    f"production mode refuses the identity provider of {key!r} over plain HTTP"
+                )
         for name in ("field_encryption_key", "blind_index_key", "audit_signing_key"):
             try:
                 raw = base64.b64decode(getattr(self, name), validate=True)

@@ -1,17 +1,18 @@
-"""Sign-in (password, then a TOTP code), and sign-out."""
+"""Sign-in (password, then a TOTP code; or an agency's identity provider), and sign-out."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
-from corespond.access import sessions, users
+from corespond.access import repository, sessions, users
 from corespond.audit.chain import record
 from corespond.config import Mode, get_settings
-from corespond.db.engine import unit_of_work
+from corespond.db.engine import session_factory, unit_of_work
 from corespond.web.dependencies import Forbidden, SignedIn, csrf_guard
 from corespond.web.templating import templates
 
@@ -19,7 +20,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 PENDING_COOKIE = "corespond_pending"
 
 
-def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
+def set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
     response.set_cookie(
         name, value, max_age=max_age, httponly=True, samesite="strict",
         secure=get_settings().mode is Mode.PRODUCTION, path="/",
@@ -28,7 +29,7 @@ def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
 
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str = "/") -> Response:
-    return templates.TemplateResponse(request, "sign_in.html", {"next": _safe(next), "error": None})
+    return templates.TemplateResponse(request, "sign_in.html", sign_in_context(next))
 
 
 @router.post("/sign-in")
@@ -46,17 +47,17 @@ def sign_in(
         except users.SignInFailed as exc:
             error = str(exc)  # the failure is committed with this transaction
     if error:
-        context = {"next": _safe(next), "error": error, "username": username}
+        context = sign_in_context(next, error=error, username=username)
         return templates.TemplateResponse(request, "sign_in.html", context, status_code=401)
-    response = RedirectResponse(f"/sign-in/code?next={_safe(next)}", status_code=303)
-    _cookie(response, PENDING_COOKIE, token, int(sessions.PENDING_TIMEOUT.total_seconds()))
+    response = RedirectResponse(f"/sign-in/code?next={safe_next(next)}", status_code=303)
+    set_cookie(response, PENDING_COOKIE, token, int(sessions.PENDING_TIMEOUT.total_seconds()))
     return response
 
 
 @router.get("/sign-in/code")
 def code_page(request: Request, next: str = "/") -> Response:
     return templates.TemplateResponse(
-        request, "sign_in_code.html", {"next": _safe(next), "error": None}
+        request, "sign_in_code.html", {"next": safe_next(next), "error": None}
     )
 
 
@@ -79,11 +80,11 @@ def sign_in_code(
             except users.SignInFailed as exc:
                 error = str(exc)
     if error or token is None:
-        context = {"next": _safe(next), "error": error}
+        context = {"next": safe_next(next), "error": error}
         return templates.TemplateResponse(request, "sign_in_code.html", context, status_code=401)
-    response = RedirectResponse(_safe(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     response.delete_cookie(PENDING_COOKIE, path="/")
-    _cookie(response, sessions.COOKIE, token, int(sessions.REAUTHENTICATE_AFTER.total_seconds()))
+    set_cookie(response, sessions.COOKIE, token, int(sessions.REAUTHENTICATE_AFTER.total_seconds()))
     return response
 
 
@@ -115,10 +116,23 @@ def switch_purpose(
             agency_id=principal.agency_id, purpose=purpose,
             detail={"from": principal.purpose.value if principal.purpose else None},
         )  # fmt: skip
-    return RedirectResponse(_safe(back), status_code=303)
+    return RedirectResponse(safe_next(back), status_code=303)
 
 
-def _safe(target: str) -> str:
+def sign_in_context(next: str, *, error: str | None = None, **more: Any) -> dict[str, Any]:
+    """The sign-in form's values, with a button for each agency that has its own provider."""
+    next = safe_next(next)
+    configured = get_settings().oidc_providers
+    with session_factory()() as db:
+        found = repository.agencies_by_key(db, configured) if configured else {}
+    providers = [
+        (f"/auth/oidc/{quote(key)}/login?next={quote(next)}", configured[key].name or agency.name)
+        for key, agency in sorted(found.items())
+    ]
+    return {"next": next, "error": error, "providers": providers, **more}
+
+
+def safe_next(target: str) -> str:
     """Only a local path: a sign-in link must not send the user to another site."""
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"

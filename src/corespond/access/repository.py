@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,6 +22,17 @@ def agencies(session: Session) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in session.execute(
         select(agency.id, agency.name).order_by(agency.name)
     )]  # fmt: skip
+
+
+def agencies_by_key(session: Session, keys: Iterable[str]) -> dict[str, models.Agency]:
+    """The agencies with these keys (the first imported, where two sources share a key)."""
+    agency = models.Agency
+    found: dict[str, models.Agency] = {}
+    for row in session.scalars(
+        select(agency).where(agency.source_key.in_(list(keys))).order_by(agency.id)
+    ):
+        found.setdefault(row.source_key, row)
+    return found
 
 
 def users_of_agency(session: Session, agency_id: int | None) -> list[models.User]:

@@ -2,7 +2,9 @@
 
 CJIS AC-11/IA-5: a session idle for 30 minutes ends; after 12 hours the user signs in again.
 The token changes at sign-in (no fixation): the password step gets one token, the completed
-sign-in a new one. Each session carries a CSRF token that every form must send back.
+sign-in a new one; a sign-in through an agency's identity provider ends any session the
+browser brought and starts a new one. Each session carries a CSRF token that every form must
+send back.
 """
 
 from __future__ import annotations
@@ -61,8 +63,14 @@ def pending_user(db: Session, token: str | None) -> tuple[models.WebSession, mod
 
 def complete(db: Session, pending: models.WebSession, user: models.User) -> str:
     """After the code step: end the pending session and start the real one (new token)."""
+    pending.ended_at = utcnow()
+    return start(db, user)
+
+
+def start(db: Session, user: models.User) -> str:
+    """A signed-in session for ``user`` under a new token, once every factor has been checked
+    (by the code step, or by the agency's identity provider). Returns its token."""
     now = utcnow()
-    pending.ended_at = now
     token = secrets.token_urlsafe(32)
     db.add(
         models.WebSession(

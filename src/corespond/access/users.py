@@ -1,4 +1,5 @@
-"""Users: adding them, signing them in with a password and a TOTP code, locking them out.
+"""Users: adding them, signing them in with a password and a TOTP code or through their
+agency's identity provider, locking them out.
 
 CJIS AC-7: five failed attempts within 15 minutes lock the account until an administrator
 unlocks it. Every attempt, success or failure, and every administrative change is audited in
@@ -7,8 +8,10 @@ the same transaction (CJIS AU-2).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pyotp
 from sqlalchemy import func, select
@@ -18,6 +21,7 @@ from corespond import models
 from corespond.access.passwords import check_policy, hash_password, needs_rehash, verify_password
 from corespond.access.roles import Role, parse_roles
 from corespond.audit.chain import record
+from corespond.config import OidcProvider, get_settings
 from corespond.crypto import FieldCipher
 from corespond.models.base import utcnow
 
@@ -157,6 +161,12 @@ def check_password(session: Session, username: str, password: str) -> models.Use
     if not verify_password(user.password_hash, password):
         _failed(session, user, username, "wrong password")
         raise SignInFailed("the username, password or code is not right")
+    if user.oidc_subject is not None:
+        # Checked after the password, so that it tells nothing to someone who lacks it.
+        _failed(session, user, username, "signs in through the identity provider")
+        raise SignInFailed(
+            "this account signs in through your agency's identity provider: use its button"
+        )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -177,12 +187,93 @@ def check_totp(session: Session, user: models.User, code: str) -> None:
     if secret is None or not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
         _failed(session, user, user.username, "wrong code")
         raise SignInFailed("the username, password or code is not right")
-    session.add(
-        models.SignInAttempt(
-            user_id=user.id, username=user.username, success=True, reason="signed in"
+    _signed_in(session, user)
+
+
+def link_oidc(session: Session, username: str, *, subject: str | None, by: str) -> models.User:
+    """Link a user to their ``subject`` at their agency's identity provider (``None`` unlinks).
+
+    A linked user signs in only through that provider; corespond keeps their roles.
+    """
+    user = get_user(session, username)
+    if subject is None:
+        user.oidc_issuer = user.oidc_subject = None
+        record(
+            session, action="admin.user_oidc_unlinked", actor=by, agency_id=user.agency_id,
+            detail={"user_id": user.id},
+        )  # fmt: skip
+        return user
+    subject = subject.strip()
+    if not subject or len(subject) > 255:
+        raise UserError("a subject is 1 to 255 characters")
+    agency = session.get(models.Agency, user.agency_id) if user.agency_id else None
+    provider = get_settings().oidc_providers.get(agency.source_key) if agency else None
+    if agency is None or provider is None:
+        raise UserError(
+            f"{user.username}'s agency has no identity provider in CORESPOND_OIDC_PROVIDERS"
+        )
+    taken = session.scalar(
+        select(models.User.username).where(
+            models.User.oidc_issuer == provider.issuer,
+            models.User.oidc_subject == subject,
+            models.User.id != user.id,
         )
     )
-    record(session, action="auth.sign_in", actor=f"user:{user.id}", agency_id=user.agency_id)
+    if taken:
+        raise UserError(f"that subject is already linked to {taken!r}")
+    user.oidc_issuer, user.oidc_subject = provider.issuer, subject
+    record(
+        session, action="admin.user_oidc_linked", actor=by, agency_id=user.agency_id,
+        detail={"user_id": user.id, "issuer": provider.issuer},
+    )  # fmt: skip
+    return user
+
+
+def check_oidc(
+    session: Session,
+    *,
+    agency: models.Agency,
+    provider: OidcProvider,
+    claims: Mapping[str, Any],
+) -> models.User:
+    """Sign-in through an agency's identity provider, from an ID token Authlib has validated.
+
+    The token names a user an administrator linked, of that agency, not locked, and says the
+    provider checked a second factor (``amr``). Raises ``SignInFailed`` (and counts it).
+    """
+    subject = str(claims.get("sub", ""))
+    user = session.scalar(
+        select(models.User).where(
+            models.User.oidc_issuer == provider.issuer, models.User.oidc_subject == subject
+        )
+    )
+    if user is None or user.agency_id != agency.id:
+        refuse_oidc(session, agency=agency, reason="subject not linked to a user")
+        raise SignInFailed(
+            f"your {agency.name} account is not linked to a corespond user; "
+            "ask your agency administrator"
+        )
+    if user.locked_at is not None:
+        _failed(session, user, user.username, "account locked", via=agency.source_key)
+        raise SignInFailed(
+            "this account is locked after repeated failed sign-ins; ask your agency administrator"
+        )
+    methods = claims.get("amr") or []
+    if not isinstance(methods, list) or not set(methods) & set(provider.mfa_methods):
+        _failed(session, user, user.username, "no second factor", via=agency.source_key)
+        raise SignInFailed(
+            "your identity provider did not confirm a second factor for this sign-in, and "
+            "corespond needs one: sign in there with multi-factor, or ask your agency "
+            "administrator"
+        )
+    _signed_in(session, user, via=agency.source_key)
+    return user
+
+
+def refuse_oidc(session: Session, *, agency: models.Agency, reason: str) -> None:
+    """Record a failed sign-in through ``agency``'s identity provider before any user is known
+    (a forged or stale response, an unlinked subject)."""
+    _failed(session, None, f"oidc:{agency.source_key}", reason, agency_id=agency.id)
 
 
 def current_code(user: models.User) -> str:
@@ -196,7 +287,27 @@ def roles_of(user: models.User) -> frozenset[Role]:
     return frozenset(Role(word) for word in user.roles.split())
 
 
-def _failed(session: Session, user: models.User | None, username: str, reason: str) -> None:
+def _signed_in(session: Session, user: models.User, *, via: str | None = None) -> None:
+    session.add(
+        models.SignInAttempt(
+            user_id=user.id, username=user.username, success=True, reason="signed in"
+        )
+    )
+    record(
+        session, action="auth.sign_in", actor=f"user:{user.id}", agency_id=user.agency_id,
+        detail={"via": via} if via else None,
+    )  # fmt: skip
+
+
+def _failed(
+    session: Session,
+    user: models.User | None,
+    username: str,
+    reason: str,
+    *,
+    via: str | None = None,
+    agency_id: int | None = None,
+) -> None:
     now = utcnow()
     session.add(
         models.SignInAttempt(
@@ -206,7 +317,8 @@ def _failed(session: Session, user: models.User | None, username: str, reason: s
     record(
         session, action="auth.sign_in", outcome="failure",
         actor=f"user:{user.id}" if user else "anonymous",
-        agency_id=user.agency_id if user else None, detail={"reason": reason},
+        agency_id=user.agency_id if user else agency_id,
+        detail={"reason": reason} | ({"via": via} if via else {}),
     )  # fmt: skip
     if user is None or user.locked_at is not None:
         return

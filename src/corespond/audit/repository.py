@@ -15,6 +15,8 @@ ADMIN_ACTIONS = (
     "admin.user_locked",
     "admin.user_unlocked",
     "admin.mfa_reset",
+    "admin.user_oidc_linked",
+    "admin.user_oidc_unlinked",
     "admin.token_issued",
     "admin.keys_rotated",
     "consent.recorded",

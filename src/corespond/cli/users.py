@@ -1,4 +1,5 @@
-"""``corespond users``: add users, lock and unlock them, reset their second factor, issue tokens."""
+"""``corespond users``: add users, lock and unlock them, reset their second factor, link them to
+their agency's identity provider, issue tokens."""
 
 from __future__ import annotations
 
@@ -81,6 +82,26 @@ def reset_mfa(username: str) -> None:
     except users.UserError as exc:
         _fail(str(exc))
     Console().print(f"New second factor for {username} (shown once):\n{uri}")
+
+
+@app.command("link-oidc")
+def link_oidc(
+    username: str,
+    subject: Annotated[
+        str | None,
+        typer.Option("--subject", help="The user's 'sub' at their agency's identity provider."),
+    ] = None,
+    unlink: Annotated[
+        bool, typer.Option("--unlink", help="Remove the link (password and TOTP again).")
+    ] = False,
+) -> None:
+    """Link a user to their agency's identity provider; they then sign in only through it."""
+    if (subject is None) == (not unlink):
+        _fail("give --subject SUB, or --unlink")
+    _admin(
+        lambda session: users.link_oidc(session, username, subject=subject, by=ADMIN),
+        f"Unlinked {username}." if unlink else f"Linked {username} to {subject}.",
+    )
 
 
 @app.command("token")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, utcnow
@@ -12,6 +22,7 @@ from corespond.models.base import Base, utcnow
 
 class User(Base):
     __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
@@ -28,6 +39,10 @@ class User(Base):
     lock_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    """The agency identity provider this user signs in through (its issuer URL), if any."""
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    """The user's ``sub`` at that provider, linked by an administrator."""
 
 
 class SignInAttempt(Base):

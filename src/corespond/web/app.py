@@ -12,7 +12,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from corespond import __version__
-from corespond.access import admin_pages, consent_pages, decisions
+from corespond.access import admin_pages, consent_pages, decisions, oidc_pages
 from corespond.access import endpoints as access_endpoints
 from corespond.access import pages as access_pages
 from corespond.access.roles import Role
@@ -20,6 +20,7 @@ from corespond.audit import endpoints as audit_endpoints
 from corespond.audit import pages as audit_pages
 from corespond.calls import endpoints as call_endpoints
 from corespond.calls import pages as call_pages
+from corespond.config import get_settings
 from corespond.ingest import endpoints as ingest_endpoints
 from corespond.ingest import pages as ingest_pages
 from corespond.linkage import endpoints as linkage_endpoints
@@ -64,6 +65,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(SignInRequired, _sign_in_required)  # type: ignore[arg-type]
     app.add_exception_handler(Forbidden, _forbidden)  # type: ignore[arg-type]
     app.include_router(access_pages.router)
+    oidc_pages.install(app, get_settings())
     app.include_router(admin_pages.router)
     app.include_router(consent_pages.router)
     app.include_router(audit_pages.router)
