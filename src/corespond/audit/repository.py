@@ -19,6 +19,8 @@ ADMIN_ACTIONS = (
     "admin.user_oidc_unlinked",
     "admin.token_issued",
     "admin.keys_rotated",
+    "admin.agreement_recorded",
+    "admin.agreement_ended",
     "consent.recorded",
     "consent.revoked",
     "access.emergency_reviewed",
@@ -37,10 +39,13 @@ def events(
     outcome: str | None = None,
     agency_id: int | None = None,
     unattributed: bool = False,
+    received: bool = False,
     limit: int | None = None,
 ) -> list[models.AuditEvent]:
     """Events of these actions in [start, end), oldest first: of one agency's users (and, with
-    ``unattributed``, those of no agency), or of everyone when ``agency_id`` is None."""
+    ``unattributed``, those of no agency; with ``received``, those naming it as the recipient,
+    such as an agreement another agency recorded with it), or of everyone when ``agency_id``
+    is None."""
     event = models.AuditEvent
     query = (
         select(event)
@@ -51,6 +56,8 @@ def events(
         query = query.where(event.outcome == outcome)
     if agency_id is not None:
         mine = event.agency_id == agency_id
+        if received:
+            mine = or_(mine, event.recipient_agency_id == agency_id)
         query = query.where(or_(mine, event.agency_id.is_(None)) if unattributed else mine)
     if limit is not None:
         query = query.limit(limit)

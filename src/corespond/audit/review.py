@@ -65,8 +65,11 @@ def weekly_review(session: Session, *, agency_id: int | None, window: Window) ->
             actions=repository.ADMIN_ACTIONS,
             agency_id=agency_id,
             unattributed=True,
+            received=True,
         )
-        if agency_id is None or event.agency_id == agency_id or _concerns(session, event, agency_id)
+        if agency_id is None
+        or agency_id in (event.agency_id, event.recipient_agency_id)
+        or _concerns(session, event, agency_id)
     ]
     sign_in = [
         event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from corespond.cli import audit, db, demo, ingest, keys, link, serve, users
+from corespond.cli import agreements, audit, db, demo, ingest, keys, link, serve, users
 
 app = typer.Typer(
     name="corespond",
@@ -22,6 +22,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(link.app, name="link")
 app.add_typer(users.app, name="users")
+app.add_typer(agreements.app, name="agreements")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(demo.app, name="demo")
