@@ -104,6 +104,8 @@ def open_lane(path: Path, options: ReadOptions) -> Lane | None:
     connection = duckdb.connect(
         config={"memory_limit": MEMORY_LIMIT, "temp_directory": workspace.name}
     )
+    # A library prints nothing: DuckDB's progress bar would land in the CLI's output.
+    connection.execute("SET enable_progress_bar = false")
     try:
         _load(connection, path, header)
         _convert(connection, zone)
