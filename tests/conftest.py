@@ -20,7 +20,19 @@ from corespond.db import migrate
 from corespond.db.engine import get_engine, reset_engine
 from corespond.models import Base
 
-SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+def _shared_reference() -> Path:
+    """The workplace's reference folder (official samples and schemas, never copied here):
+    ``CORESPOND_SHARED_REFERENCE``, else ``../shared/reference`` beside the checkout, else the
+    workplace's own ``/work/shared/reference`` (a clean clone elsewhere, as CI makes)."""
+    configured = os.environ.get("CORESPOND_SHARED_REFERENCE")
+    if configured:
+        return Path(configured)
+    beside = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    return beside if beside.is_dir() else Path("/work/shared/reference")
+
+
+SHARED_REFERENCE = _shared_reference()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import SHARED_REFERENCE
 
 from corespond.demo.exports import eido as eido_writer
 from corespond.sources.base import ReadOptions, Rejection, SourceRow
@@ -32,7 +33,7 @@ from corespond.sources.records import (
     UnitResponseIn,
 )
 
-SAMPLE = Path("/work/shared/reference/eido/Sample call transfer EIDO.json")
+SAMPLE = SHARED_REFERENCE / "eido" / "Sample call transfer EIDO.json"
 TZ = ZoneInfo("America/New_York")
 OPTIONS = ReadOptions(timezone=TZ)
 T0 = datetime(2024, 5, 2, 17, 3, 11, 250000, tzinfo=UTC)

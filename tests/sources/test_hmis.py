@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import SHARED_REFERENCE
 
 from corespond.demo.exports import hmis_csv
 from corespond.sources.base import ReadOptions, Rejection, Retraction, SourceRow
@@ -27,7 +28,7 @@ from corespond.sources.records import (
     ServiceKind,
 )
 
-SAMPLE = Path("/work/shared/reference/hmis/fy2024_sample")
+SAMPLE = SHARED_REFERENCE / "hmis" / "fy2024_sample"
 TZ = ZoneInfo("America/Los_Angeles")
 OPTIONS = ReadOptions(timezone=TZ)
 
