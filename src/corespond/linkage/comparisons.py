@@ -159,7 +159,8 @@ def _one_by_one(
 class Comparison:
     """One comparison of the model: the features it reads, and the level two records reach."""
 
-    columns: tuple[str, ...]
+    values: Callable[[Features], Values]
+    """What this comparison reads of a record (lists as tuples, so values hash)."""
     level: Callable[[Values, Values], int | None]
     """Index of the strongest non-null level the two values reach; None when one is missing."""
     levels: int
@@ -167,25 +168,25 @@ class Comparison:
     """How a block of candidates is compared at once: a summary of a block's distinct values
     (made once, with the block), and the levels from it. None: one distinct value at a time."""
 
-    def values(self, record: Features) -> Values:
-        """What this comparison reads of ``record`` (lists as tuples, so values hash)."""
-        return tuple(
-            tuple(value) if isinstance(value := getattr(record, column), list) else value
-            for column in self.columns
-        )
-
 
 _EXACT = (_hashes, _exact_block)
 COMPARISONS: dict[str, Comparison] = {
-    "first_name": Comparison(("first_name", "first_names"), _name_level, 5),
-    "last_name": Comparison(("last_name", "last_names"), _name_level, 5),
-    "dob": Comparison(("dob",), _dob_level, 4, (_dob_characters, _dob_block)),
-    "ssn": Comparison(("ssn",), _exact_level, 2, _EXACT),
-    "phone": Comparison(("phone",), _exact_level, 2, _EXACT),
-    "address": Comparison(("street", "zip"), _address_level, 3, (_zip_hashes, _address_block)),
-    "sex": Comparison(("sex",), _exact_level, 2, _EXACT),
+    "first_name": Comparison(lambda r: (r.first_name, tuple(r.first_names)), _name_level, 5),
+    "last_name": Comparison(lambda r: (r.last_name, tuple(r.last_names)), _name_level, 5),
+    "dob": Comparison(lambda r: (r.dob,), _dob_level, 4, (_dob_characters, _dob_block)),
+    "ssn": Comparison(lambda r: (r.ssn,), _exact_level, 2, _EXACT),
+    "phone": Comparison(lambda r: (r.phone,), _exact_level, 2, _EXACT),
+    "address": Comparison(
+        lambda r: (r.street, r.zip), _address_level, 3, (_zip_hashes, _address_block)
+    ),
+    "sex": Comparison(lambda r: (r.sex,), _exact_level, 2, _EXACT),
 }
 """The model's comparisons (``model.comparisons``), in Python."""
+
+
+def compared(record: Features) -> tuple[Values, ...]:
+    """Everything the comparisons read of ``record``, one value per comparison."""
+    return tuple(comparison.values(record) for comparison in COMPARISONS.values())
 
 
 class Columns:
@@ -217,18 +218,23 @@ class Columns:
 
     @classmethod
     def of(cls, records: Iterable[Features]) -> Columns:
-        distinct: dict[str, dict[Values, int]] = {name: {} for name in COMPARISONS}
-        codes: dict[str, list[int]] = {name: [] for name in COMPARISONS}
+        return cls.of_compared((record.unique_id, compared(record)) for record in records)
+
+    @classmethod
+    def of_compared(cls, records: Iterable[tuple[int, tuple[Values, ...]]]) -> Columns:
+        """Records given as (id, ``compared(record)``)."""
+        names = list(COMPARISONS)
+        distinct: list[dict[Values, int]] = [{} for _ in names]
+        codes: list[list[int]] = [[] for _ in names]
         ids = []
-        for record in records:
-            ids.append(record.unique_id)
-            for name, comparison in COMPARISONS.items():
-                known = distinct[name]
-                codes[name].append(known.setdefault(comparison.values(record), len(known)))
+        for record_id, values in records:
+            ids.append(record_id)
+            for known, found, value in zip(distinct, codes, values, strict=True):
+                found.append(known.setdefault(value, len(known)))
         return cls(
             np.array(ids, np.int64),
-            {name: np.array(found, np.int32) for name, found in codes.items()},
-            {name: list(known) for name, known in distinct.items()},
+            {name: np.array(found, np.int32) for name, found in zip(names, codes, strict=True)},
+            {name: list(known) for name, known in zip(names, distinct, strict=True)},
         )
 
     def __len__(self) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.config import get_settings
 from corespond.linkage import index, repository
-from corespond.linkage.comparisons import Columns
+from corespond.linkage.comparisons import Columns, Values, compared
 from corespond.linkage.features import Features, Identity, features
 from corespond.linkage.index import FeatureIndex
 from corespond.linkage.online import MatchResult, Scorer, decide, match_keys
@@ -24,8 +24,9 @@ from corespond.models.base import utcnow
 
 logger = logging.getLogger(__name__)
 
-FEATURE_CACHE = 200_000
-"""Most candidates' features a matcher reading from the store keeps between matches."""
+CACHED_CANDIDATES = 200_000
+"""Most candidates a matcher reading from the store keeps (what the comparisons read of
+them) between matches."""
 TOP = 5
 """Candidate persons a match returns."""
 PERSONS_READ = 32
@@ -165,17 +166,20 @@ class OnlineMatcher:
         self.review_threshold = review_threshold or settings.review_threshold
         self.index = ready_index(session, version) if in_memory and version else None
         """None: candidates are read from the store (see ``ready_index``)."""
-        self._features: dict[int, Features] = {}
-        """Candidates' features read from the store (records rarely change between matches)."""
+        self._compared: dict[int, tuple[Values, ...]] = {}
+        """What the comparisons read of candidates read from the store (records rarely change
+        between matches)."""
 
     def _stored(self, session: Session, keys: list[str], exclude: int | None) -> Columns:
         ids = [r for r in repository.records_with_keys(session, keys) if r != exclude]
-        missing = [i for i in ids if i not in self._features]
-        if len(self._features) + len(missing) > FEATURE_CACHE:
-            self._features.clear()
+        missing = [i for i in ids if i not in self._compared]
+        if len(self._compared) + len(missing) > CACHED_CANDIDATES:
+            self._compared.clear()
         for identity in repository.identities_for(session, missing):
-            self._features[identity.record_id] = features(identity)
-        return Columns.of(self._features[i] for i in sorted(ids) if i in self._features)
+            self._compared[identity.record_id] = compared(features(identity))
+        return Columns.of_compared(
+            (i, self._compared[i]) for i in sorted(ids) if i in self._compared
+        )
 
     def match(
         self, session: Session, identity: Identity, *, exclude: int | None = None
