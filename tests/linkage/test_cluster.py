@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from corespond.linkage.cluster import cluster, dobs_compatible
+from corespond.linkage.cluster import Link, cluster, dobs_compatible, named_together
 from corespond.linkage.features import Features
 from corespond.linkage.model import Scored
 
@@ -111,3 +111,29 @@ def test_dob_compatibility() -> None:
     assert dobs_compatible("1980-04-02", "1980-02-04")  # day and month swapped
     assert dobs_compatible("1980-04-02", "1981-04-02")  # one digit
     assert not dobs_compatible("1980-04-02", "1991-04-02")
+
+
+def test_a_call_that_names_two_records_alike_joins_them_whatever_they_score() -> None:
+    name_only = Features(unique_id=1, first_name="ANA", last_name="REYES", sex="f")
+    name_only.first_names, name_only.last_names = ["ANA"], ["REYES"]
+    patient = record(2, dob="1980-04-02")
+    patient.first_names, patient.last_names = ["ANA", "ANNA"], ["REYES"]
+    other = record(3, dob="1991-07-15")  # the same name, born eleven years later
+    other.first_names, other.last_names = ["ANA"], ["REYES"]
+    stranger = Features(unique_id=4, first_name="LUIS", last_name="REYES")
+    stranger.first_names, stranger.last_names = ["LUIS"], ["REYES"]
+    records = {r.unique_id: r for r in (name_only, patient, other, stranger)}
+
+    together = named_together(records, [(7, 1), (7, 2), (7, 4), (8, 2), (8, 3)])
+
+    assert together == {(1, 2): 7}  # not 2-3 (born years apart), not the other name
+    result = cluster(
+        list(records.values()),
+        scored(pair(1, 2, 0.3), pair(1, 3, 0.3)),
+        link_threshold=0.5,
+        review_threshold=0.2,
+        together=[Link(1, 2, 0.3, "named alike on call 7")],
+    )
+    assert result.of[1] == result.of[2] != result.of[3]
+    assert result.link_pair[1].reason == "named alike on call 7"
+    assert not any({item.pair.a, item.pair.b} == {1, 2} for item in result.review)

@@ -104,7 +104,8 @@ def test_online_decisions_agree_with_the_batch_run(linked: dict[int, int], in_me
         matcher = OnlineMatcher(session, in_memory=in_memory)
         assert (matcher.index is not None) is in_memory
         for identity in repository.identities_for(session, list(linked)):
-            result = matcher.match(session, identity, exclude=identity.record_id)
+            calls = repository.calls_of(session, identity.record_id)
+            result = matcher.match(session, identity, exclude=identity.record_id, calls=calls)
             batch = linked[identity.record_id]
             if result.decision == "linked":
                 outcome["agree" if result.person_id == batch else "disagree"] += 1

@@ -132,7 +132,7 @@ def test_the_api_lists_decides_explains_and_matches(client: TestClient) -> None:
     )
     assert (
         client.post(
-            f"/api/v1/linkage/review/{pairs[1]['id']}/decision", json={"verdict": "maybe"}
+            f"/api/v1/linkage/review/{pairs[0]['id']}/decision", json={"verdict": "maybe"}
         ).status_code
         == 422
     )

@@ -28,6 +28,8 @@ class Link:
     a: int
     b: int
     probability: float
+    reason: str = ""
+    """Why the pair links when its score alone would not (``named_together``)."""
 
 
 @dataclass
@@ -97,6 +99,43 @@ def dobs_compatible(a: str, b: str) -> bool:
     if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return True
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def same_name(a: Features, b: Features) -> bool:
+    """Two records naming a person alike: first names and last names equal, or sharing a
+    nickname or alias form, and nothing that says they are two people (sex, SSN, date of
+    birth)."""
+    if not (a.first_name and b.first_name and a.last_name and b.last_name):
+        return False
+    if set(a.first_names).isdisjoint(b.first_names) or set(a.last_names).isdisjoint(b.last_names):
+        return False
+    if (a.sex and b.sex and a.sex != b.sex) or (a.ssn and b.ssn and a.ssn != b.ssn):
+        return False
+    return not (a.dob and b.dob and not dobs_compatible(a.dob, b.dob))
+
+
+def named_together(
+    records: dict[int, Features], named: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], int]:
+    """The pairs of records one call names with the same name (``same_name``), each with a
+    call that names them both.
+
+    A CAD's name record often holds nothing but a name; the EMS run or the arrest of the same
+    call names the same person with a date of birth and more. Two people with one name on
+    one call are rare; a common name on its own is not evidence enough, on the same call it is.
+    ``named``: (call, record) pairs, as ``repository.records_named_on_calls`` gives them.
+    """
+    by_call: dict[int, list[int]] = defaultdict(list)
+    for call, record in named:
+        if record in records:
+            by_call[call].append(record)
+    found: dict[tuple[int, int], int] = {}
+    for call, members in by_call.items():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if a != b and same_name(records[a], records[b]):
+                    found.setdefault((min(a, b), max(a, b)), call)
+    return found
 
 
 class _Guard:
@@ -178,6 +217,7 @@ def cluster(
     same: Iterable[tuple[int, int]] = (),
     different: Iterable[tuple[int, int]] = (),
     decided: set[tuple[int, int]] | None = None,
+    together: Iterable[Link] = (),
 ) -> Clusters:
     """Cluster ``records`` from their scored ``pairs`` (strongest first).
 
@@ -189,6 +229,8 @@ def cluster(
         same: pairs a steward decided are one person (joined first, whatever they score).
         different: pairs a steward decided are different people (never joined).
         decided: pairs already decided, which are not sent to review again.
+        together: pairs that link whatever they score (named on one call with one name,
+            ``named_together``), after the pairs that link by score; the same guard applies.
     """
     decided = decided or set()
     ids = {record.unique_id for record in records}
@@ -213,6 +255,12 @@ def cluster(
             held.append(
                 Review(Link(a, b, probability), f"linked by score but held apart: {reason}")
             )
+    for link in together:
+        if link.a not in ids or link.b not in ids or guard.find(link.a) == guard.find(link.b):
+            continue
+        if guard.conflict(link.a, link.b) is None:
+            guard.union(link.a, link.b)
+            _remember(result, link)
     for a, b, probability in zip(a_list[strong:], b_list[strong:], p_list[strong:], strict=True):
         if probability < review_threshold:
             break
@@ -235,6 +283,8 @@ def _one_per_pair_of_persons(held: list[Review], guard: _Guard) -> list[Review]:
     best: dict[tuple[int, int], Review] = {}
     for item in held:
         x, y = guard.find(item.pair.a), guard.find(item.pair.b)
+        if x == y:  # joined since (by a call that names them alike)
+            continue
         key = (x, y) if x < y else (y, x)
         if key not in best or item.pair.probability > best[key].pair.probability:
             best[key] = item

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,11 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.config import get_settings
 from corespond.linkage import index, repository
+from corespond.linkage.cluster import same_name
 from corespond.linkage.comparisons import Columns, Values, compared
 from corespond.linkage.features import Features, Identity, features
 from corespond.linkage.index import FeatureIndex
-from corespond.linkage.online import MatchResult, Scorer, decide, match_keys
+from corespond.linkage.online import Candidate, MatchResult, Scorer, conflict, decide, match_keys
 from corespond.models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -182,10 +184,16 @@ class OnlineMatcher:
         )
 
     def match(
-        self, session: Session, identity: Identity, *, exclude: int | None = None
+        self,
+        session: Session,
+        identity: Identity,
+        *,
+        exclude: int | None = None,
+        calls: Sequence[int] = (),
     ) -> MatchResult:
         """Linked, needs review or new person for ``identity`` (``exclude``: a record to ignore,
-        such as the query's own record when it is already in the store)."""
+        such as the query's own record when it is already in the store; ``calls``: the calls
+        for service that name it, when it is a stored record)."""
         query = features(identity)
         if query.unlinkable:
             return decide(
@@ -213,7 +221,7 @@ class OnlineMatcher:
                 at -= len(block)
             raise LookupError(record_id)
 
-        return decide(
+        result = decide(
             query,
             self._ranked(session, ids, probabilities),
             members,
@@ -222,6 +230,38 @@ class OnlineMatcher:
             review_threshold=self.review_threshold,
             top=TOP,
         )
+        if result.decision == "linked" or not calls:
+            return result
+        return self._named_alike(session, query, calls, members, exclude) or result
+
+    def _named_alike(
+        self,
+        session: Session,
+        query: Features,
+        calls: Sequence[int],
+        members: Callable[[int], list[Features]],
+        exclude: int | None,
+    ) -> MatchResult | None:
+        """Linked to the person of a record that one of ``calls`` names with the same name,
+        as the batch run links them (``cluster.named_together``); None if there is none."""
+        call_of = {r: call for call, r in repository.named_on(session, calls) if r != exclude}
+        records = [features(i) for i in repository.identities_for(session, call_of)]
+        alike = [r for r in records if r.unique_id != query.unique_id and same_name(query, r)]
+        person_of = repository.persons_of(session, [r.unique_id for r in alike])
+        ranked = sorted(
+            (-self.scorer.probability(query, r), person_of[r.unique_id], r)
+            for r in alike
+            if r.unique_id in person_of
+        )
+        for minus_probability, person, record in ranked:
+            if conflict(query, members(person), set()) is None:
+                found = self.scorer.score(query, record)
+                return MatchResult(
+                    "linked", person, -minus_probability,
+                    [Candidate(person, record.unique_id, found.probability, found.explanation)],
+                    f"named alike on call {call_of[record.unique_id]}",
+                )  # fmt: skip
+        return None
 
     def _ranked(
         self, session: Session, ids: np.ndarray, probabilities: np.ndarray
@@ -269,7 +309,8 @@ def link_new(session: Session) -> IncrementalSummary:
         return summary
     matcher = OnlineMatcher(session, in_memory=False)
     for identity in repository.identities_for(session, unlinked):
-        result = matcher.match(session, identity, exclude=identity.record_id)
+        calls = repository.calls_of(session, identity.record_id)
+        result = matcher.match(session, identity, exclude=identity.record_id, calls=calls)
         summary.records += 1
         person = result.person_id if result.decision == "linked" else None
         if person is None:

@@ -199,13 +199,15 @@ def decide(
     if best < link_threshold:
         return MatchResult("review", person, best, candidates, "below the link threshold")
     matched = {record for p, record, _ in scored if p >= link_threshold}
-    conflict = _conflict(query, members(person), matched)
-    if conflict:
-        return MatchResult("review", person, best, candidates, f"held apart: {conflict}")
+    reason = conflict(query, members(person), matched)
+    if reason:
+        return MatchResult("review", person, best, candidates, f"held apart: {reason}")
     return MatchResult("linked", person, best, candidates, "")
 
 
-def _conflict(query: Features, members: list[Features], matched: set[int]) -> str | None:
+def conflict(query: Features, members: list[Features], matched: set[int]) -> str | None:
+    """Why ``query`` cannot be the person of ``members`` (a different SSN, or a date of birth
+    no typo explains, on a record it did not itself match), or None."""
     for member in members:
         if member.unique_id in matched:
             continue

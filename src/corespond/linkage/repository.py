@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, insert, select
+from sqlalchemy import CompoundSelect, Row, Select, delete, func, insert, select, union
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -230,6 +230,50 @@ def indexed_identities(session: Session, *, after: int, upto: int) -> Iterator[I
     )
     for rows in session.execute(query).partitions():
         yield from _with_aliases(session, rows)
+
+
+NAMED_ON_CALLS = (
+    models.CallPerson,
+    models.EmsRun,
+    models.Arrest,
+    models.UseOfForce,
+    models.InvoluntaryHold,
+)
+"""Where a person record is named on a call for service: among the CAD's names, as an EMS
+run's patient, or in a police arrest, use of force or hold that the call led to."""
+
+
+def _named_on_calls(
+    *, records: Sequence[int] | None = None, calls: Sequence[int] | None = None
+) -> CompoundSelect:
+    """(call id, person record id) of every naming, or of these records' or calls'."""
+    arms = []
+    for table in NAMED_ON_CALLS:
+        arm = select(table.call_id.label("call_id"), table.person_record_id.label("record_id"))
+        arm = arm.where(table.call_id.is_not(None), table.person_record_id.is_not(None))
+        if records is not None:
+            arm = arm.where(table.person_record_id.in_(records))
+        if calls is not None:
+            arm = arm.where(table.call_id.in_(calls))
+        arms.append(arm)
+    return union(*arms)
+
+
+def records_named_on_calls(session: Session) -> list[tuple[int, int]]:
+    """(call, person record) for every record named on a call, by call."""
+    named = _named_on_calls().subquery()
+    query = select(named.c.call_id, named.c.record_id).order_by(named.c.call_id)
+    return [(call, record) for call, record in session.execute(query)]
+
+
+def calls_of(session: Session, record_id: int) -> list[int]:
+    """The calls this person record is named on."""
+    return sorted({call for call, _ in session.execute(_named_on_calls(records=[record_id]))})
+
+
+def named_on(session: Session, calls: Sequence[int]) -> list[tuple[int, int]]:
+    """(call, person record) for the records named on any of these calls."""
+    return sorted((call, record) for call, record in session.execute(_named_on_calls(calls=calls)))
 
 
 def persons_of(session: Session, record_ids: Iterable[int]) -> dict[int, int]:

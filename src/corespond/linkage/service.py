@@ -18,11 +18,11 @@ from corespond import models
 from corespond.audit import chain as audit
 from corespond.config import get_settings
 from corespond.linkage import repository
-from corespond.linkage.cluster import Clusters, cluster, collapse
+from corespond.linkage.cluster import Clusters, Link, cluster, collapse, named_together
 from corespond.linkage.features import Features, features
 from corespond.linkage.matcher import term_frequencies
 from corespond.linkage.model import Backend, LinkageModel, prior_from, to_table
-from corespond.linkage.online import match_keys
+from corespond.linkage.online import Scorer, match_keys
 from corespond.linkage.schemas import LinkageSummary
 from corespond.linkage.stable import Assignment, assign
 from corespond.models.base import utcnow
@@ -77,9 +77,11 @@ def run(
         )  # fmt: skip
         step("scoring pairs")
         pairs = model.predict(review_at)
+        scorer = Scorer(model.to_json(), term_frequencies(representatives))
         model.close()
         pairs_scored = len(pairs)
         step("clustering")
+        together = _named_together(session, linkable, duplicates, scorer)
         clusters = cluster(
             representatives,
             pairs,
@@ -89,6 +91,7 @@ def run(
             different=[(a, b) for a, b, decision in decisions if decision == "different"],
             decided=repository.decided_review_pairs(session)
             | {(min(a, b), max(a, b)) for a, b, _ in decisions},
+            together=together,
         )
         clusters.add_duplicates(duplicates)
     step("indexing for real-time matching")
@@ -152,6 +155,28 @@ def run(
         merged_persons=len(assignment.merged_into),
         seconds=ledger.seconds,
     )
+
+
+def _named_together(
+    session: Session,
+    linkable: list[Features],
+    duplicates: dict[int, list[int]],
+    scorer: Scorer,
+) -> list[Link]:
+    """Representatives that one call names with the same name (``cluster.named_together``),
+    with their score, strongest first."""
+    representative = {other: rep for rep, others in duplicates.items() for other in others}
+    records = {record.unique_id: record for record in linkable}
+    found: dict[tuple[int, int], int] = {}
+    for (a, b), call in named_together(records, repository.records_named_on_calls(session)).items():
+        x, y = sorted((representative.get(a, a), representative.get(b, b)))
+        if x != y:
+            found.setdefault((x, y), call)
+    links = [
+        Link(x, y, scorer.probability(records[x], records[y]), f"named alike on call {call}")
+        for (x, y), call in found.items()
+    ]
+    return sorted(links, key=lambda link: (-link.probability, link.a, link.b))
 
 
 def _model(
@@ -280,7 +305,11 @@ def _write_links(
             elif pair is None:
                 method, explanation = "singleton", None
             else:
-                method, explanation = "batch", json.dumps({"records": [pair.a, pair.b]})
+                found = {"records": [pair.a, pair.b]}
+                method, explanation = (
+                    "batch",
+                    json.dumps(found | {"reason": pair.reason} if pair.reason else found),
+                )
             rows.append(
                 {
                     "person_record_id": record,
