@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -101,6 +102,11 @@ class Settings(BaseSettings):
     oidc_providers: dict[str, OidcProvider] = {}
     """Agencies that sign their users in through their own OpenID Connect provider, as JSON
     ``{agency_key: {issuer, client_id, client_secret, ...}}``; holds secrets (a secret store)."""
+    as_of: date | None = None
+    """The day the person pages and worklists count "recent" from (the last 12 months of
+    contacts, treatment in the last 90 days, the caseload): today when unset. Set it only for
+    a demo or training store whose data ends in the past (``make demo`` sets the city's last
+    day); deadlines such as a referral's due date always count from today."""
     spark_master: str = "local[2]"
     """Where ``--backend spark`` linkage runs: ``local[N]``, or a cluster's ``spark://host:7077``."""
 

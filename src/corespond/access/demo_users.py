@@ -61,6 +61,7 @@ def seed(session: Session) -> list[DemoUser]:
     if get_settings().mode is not Mode.DEMO:
         raise NotDemoMode("demo users exist only in demo mode (CORESPOND_MODE=demo)")
     seed_dispatch_agreements(session)
+    seed_partner_agreements(session)
     made = []
     for role in Role:
         username = f"demo-{role.value.replace('_', '-')}"
@@ -104,5 +105,35 @@ def seed_dispatch_agreements(session: Session) -> None:
                     agreement(
                         name=f"{centre.name} dispatches for {other.name}", kind="dispatch",
                         agency_a_id=centre.id, agency_b_id=other.id, starts_on=AGREEMENTS_START,
+                    )
+                )  # fmt: skip
+
+
+PARTNER_KINDS = ("police", "fire", "ems", "care_team", "homeless_services", "behavioral_health")
+"""The co-response partners: they sign one information-sharing agreement (the minimal shared
+view: who the person is and the cautions responders need), as such programs do."""
+
+
+def seed_partner_agreements(session: Session) -> None:
+    """A minimal-view agreement between each two of the city's co-response partners."""
+    agency, agreement = models.Agency, models.SharingAgreement
+    partners = session.scalars(
+        select(agency).where(agency.kind.in_(PARTNER_KINDS)).order_by(agency.id)
+    ).all()
+    for index, first in enumerate(partners):
+        for second in partners[index + 1 :]:
+            exists = session.scalar(
+                select(agreement.id).where(
+                    agreement.kind == "minimal_view",
+                    agreement.agency_a_id == first.id,
+                    agreement.agency_b_id == second.id,
+                )
+            )
+            if exists is None:
+                session.add(
+                    agreement(
+                        name=f"Co-response partners: {first.name} and {second.name}",
+                        kind="minimal_view", agency_a_id=first.id, agency_b_id=second.id,
+                        starts_on=AGREEMENTS_START,
                     )
                 )  # fmt: skip

@@ -133,7 +133,7 @@ def record_consent(
         raise AccessError("a consent names at least one purpose and one data category")
     if part2 and not disclosing_program:
         raise AccessError("a Part 2 consent names the program that discloses (42 CFR 2.31(a)(2))")
-    anchor = _authored_record(session, person_id)
+    anchor = authored_record(session, person_id)
     today = utcnow().date()
     details = None
     if part2:
@@ -230,7 +230,7 @@ def review_emergency_access(
     return access
 
 
-def _authored_record(session: Session, person_id: int) -> models.PersonRecord:
+def authored_record(session: Session, person_id: int) -> models.PersonRecord:
     """The person's record in corespond's own source system, made on first use: consents a
     user records hang on it (facts hang on records, never on persons)."""
     system = session.scalar(

@@ -22,6 +22,8 @@ SCOPES = {
     "ingest:read": "see ingest runs and counts",
     "linkage:read": "see the review queue, persons' records and match candidates",
     "linkage:review": "decide review pairs",
+    "people:read": "search people and read their profile, timeline, referrals and worklist",
+    "people:write": "write cautions and plans, approve them, send and answer referrals",
 }
 PREFIX = "cr_"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, Provenance
@@ -22,7 +22,21 @@ class Referral(Provenance, Base):
     to_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     to_program_key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(30))
+    """``sent``, ``accepted``, ``declined``, ``enrolled``, ``completed`` or ``withdrawn``
+    (imported referrals keep the status their source gave)."""
     outcome_on: Mapped[date | None] = mapped_column(Date)
+    # Referrals made in corespond (closed loop): who sent it, what the receiver did and when.
+    from_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    to_program_id: Mapped[int | None] = mapped_column(ForeignKey("program.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    """When the next step is due: an answer while ``sent``, enrolment while ``accepted``."""
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    enrolled_on: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
 
 
 class CaseNote(Provenance, Base):
@@ -55,6 +69,23 @@ class Caution(Provenance, Base):
     source: Mapped[str | None] = mapped_column(String(200))
     valid_from: Mapped[datetime | None] = mapped_column(DateTime)
     valid_to: Mapped[datetime | None] = mapped_column(DateTime)
+    """When the caution expires (shown no more after it)."""
+    # Cautions written in corespond: a draft until another user of the same agency approves it;
+    # an edit is a new version that supersedes the approved one when it is approved in turn.
+    status: Mapped[str] = mapped_column(String(20), default="approved", server_default="approved")
+    """``draft``, ``approved``, ``returned``, ``superseded`` or ``retired``; imported cautions
+    are as their source approved them."""
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("caution.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    """The agency that wrote it (corespond-authored cautions; imported ones are held by their
+    source's agency)."""
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    approver_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    review_on: Mapped[date | None] = mapped_column(Date)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    """Why an approver returned the draft."""
 
 
 class ResponsePlan(Provenance, Base):
@@ -67,7 +98,12 @@ class ResponsePlan(Provenance, Base):
     person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20), default="draft")
-    """``draft``, ``approved``, ``superseded`` or ``retired``."""
+    """``draft``, ``approved``, ``returned``, ``superseded`` or ``retired``."""
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("response_plan.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    approver_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)
     triggers: Mapped[str | None] = mapped_column(Text)
     what_helps: Mapped[str | None] = mapped_column(Text)
     de_escalation: Mapped[str | None] = mapped_column(Text)

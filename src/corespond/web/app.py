@@ -25,6 +25,8 @@ from corespond.ingest import endpoints as ingest_endpoints
 from corespond.ingest import pages as ingest_pages
 from corespond.linkage import endpoints as linkage_endpoints
 from corespond.linkage import pages as linkage_pages
+from corespond.people import endpoints as people_endpoints
+from corespond.people import pages as people_pages
 from corespond.web.dependencies import Forbidden, SignedIn, SignInRequired
 from corespond.web.templating import templates
 
@@ -72,11 +74,13 @@ def create_app() -> FastAPI:
     app.include_router(ingest_pages.router)
     app.include_router(call_pages.router)
     app.include_router(linkage_pages.router)
+    app.include_router(people_pages.router)
     app.include_router(ingest_endpoints.router, prefix="/api/v1")
     app.include_router(call_endpoints.router, prefix="/api/v1")
     app.include_router(linkage_endpoints.router, prefix="/api/v1")
     app.include_router(access_endpoints.router, prefix="/api/v1")
     app.include_router(audit_endpoints.router, prefix="/api/v1")
+    app.include_router(people_endpoints.router, prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""One picture of a person: profile, timeline, cautions and plans, care team, referrals."""

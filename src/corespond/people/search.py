@@ -1,0 +1,274 @@
+"""Finding a person: by name (fuzzy, nicknames, aliases), date of birth, phone, address or a
+source's record number.
+
+Candidates come from the same blocking keys the online matcher uses (``person_match_key``:
+nickname forms of the first name with the sound of the last name, last name with birth year,
+date of birth, phone), from last names and aliases as recorded, from a street's beginning, and
+from record numbers (a person record's key in its source, or a CAD event number: the people
+named on that call). They are scored by how well the record agrees with what was asked, and
+shown per person only through records the reader may see: a person found only through records
+the reader may not see is counted, never named ("2 more people match records you may not
+see"); Part 2 records are neither shown nor counted (42 CFR 2.13(c)).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import jellyfish
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.access.reads import Reader
+from corespond.linkage.features import Identity, features, nickname_forms, normal_name
+from corespond.linkage.online import match_keys
+from corespond.linkage.repository import persons_of
+from corespond.models.base import utcnow
+
+CANDIDATES = 2000
+"""Records scored per search at most (the best by key are kept)."""
+PART2 = "substance_use_part2"
+
+
+class SearchError(ValueError):
+    """The search asked for nothing, or for something that cannot be read (the message says)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str = ""
+    dob: date | None = None
+    phone: str = ""
+    address: str = ""
+    record: str = ""
+    """A source's record number (person key, HMIS PersonalID, CAD event number...)."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.name.strip() or self.dob or self.phone.strip() or self.address.strip()
+                    or self.record.strip())  # fmt: skip
+
+
+@dataclass
+class Hit:
+    person_id: int
+    name: str
+    other_names: list[str]
+    dob: date | None
+    age: int | None
+    agencies: list[str]
+    score: float
+    matched_on: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Results:
+    hits: list[Hit]
+    hidden: int
+    """People who match only through records the reader may not see."""
+    more: bool
+    """More hits exist beyond this page."""
+
+
+def split_name(text: str) -> tuple[str | None, str | None]:
+    """(first, last) from "First Last", "Last, First" or a single word (a last name)."""
+    text = " ".join(text.split())
+    if "," in text:
+        last, _, first = text.partition(",")
+        return (first.strip() or None), (last.strip() or None)
+    words = text.split(" ")
+    if len(words) == 1:
+        return None, words[0] or None
+    return words[0], " ".join(words[1:])
+
+
+def search(
+    session: Session, reader: Reader, query: Query, *, limit: int = 20, offset: int = 0,
+    show_dob: bool = False,
+) -> Results:  # fmt: skip
+    if query.empty:
+        raise SearchError("say what to search by: a name, a date of birth, a phone, an address "
+                          "or a record number")  # fmt: skip
+    first, last = split_name(query.name)
+    wanted = features(Identity(
+        record_id=0, first_name=first, last_name=last, dob=query.dob, phone=query.phone or None,
+    ))  # fmt: skip
+    candidates = _candidates(session, query, wanted, first, last)
+    if not candidates:
+        return Results([], 0, False)
+    records = _load(session, list(candidates))
+    persons = persons_of(session, list(records))
+    scored: dict[int, list[tuple[float, models.PersonRecord, list[str]]]] = defaultdict(list)
+    for record_id, record in records.items():
+        person = persons.get(record_id)
+        if person is None:
+            continue
+        score, matched = _score(record, query, first, last, candidates[record_id])
+        if score > 0:
+            scored[person].append((score, record, matched))
+    ranked = sorted(scored.items(), key=lambda item: -max(score for score, _, _ in item[1]))
+    today = utcnow().date()
+    hits: list[Hit] = []
+    hidden = 0
+    seen = 0
+    for person_id, found in ranked:
+        visible = [entry for entry in found if reader.record(entry[1], person_id).allowed]
+        if not visible:
+            if any(record.data_category != PART2 for _, record, _ in found):
+                hidden += 1
+            continue
+        seen += 1
+        if seen <= offset:
+            continue
+        if len(hits) == limit:
+            return Results(hits, hidden, True)
+        visible.sort(key=lambda entry: -entry[0])
+        best = visible[0][1]
+        names = [_name(record) for _, record, _ in visible]
+        dob = best.dob or next((record.dob for _, record, _ in visible if record.dob), None)
+        hits.append(Hit(
+            person_id=person_id,
+            name=names[0] or "Name not recorded",
+            other_names=sorted({name for name in names[1:] if name and name != names[0]}),
+            dob=dob if show_dob else None,
+            age=_age(dob, today) if dob else None,
+            agencies=sorted({reader.holder(record.source_system_id).agency.name  # type: ignore[union-attr]
+                             for _, record, _ in visible
+                             if reader.holder(record.source_system_id).agency}),
+            score=round(visible[0][0], 2),
+            matched_on=sorted({word for _, _, matched in visible for word in matched}),
+        ))  # fmt: skip
+    return Results(hits, hidden, False)
+
+
+def _candidates(
+    session: Session, query: Query, wanted: object, first: str | None, last: str | None
+) -> dict[int, set[str]]:
+    """Record id → how it was found."""
+    found: dict[int, set[str]] = defaultdict(set)
+    key = models.PersonMatchKey
+    keys = [k for k in match_keys(wanted) if not k.startswith(("ssn:", "addr:"))]  # type: ignore[arg-type]
+    if keys:
+        for record_id, text in session.execute(
+            select(key.person_record_id, key.key).where(key.key.in_(keys)).limit(CANDIDATES)
+        ):
+            found[record_id].add(text.split(":", 1)[0])
+    record, alias = models.PersonRecord, models.PersonAlias
+    last_norm = normal_name(last)
+    if last_norm:
+        spellings = {last.strip(), last.strip().upper(), last.strip().title(), last_norm}  # type: ignore[union-attr]
+        for (record_id,) in session.execute(
+            select(record.id).where(record.last_name.in_(spellings)).limit(CANDIDATES)
+        ):
+            found[record_id].add("name")
+        for (record_id,) in session.execute(
+            select(alias.person_record_id).where(alias.last_name.in_(spellings)).limit(CANDIDATES)
+        ):
+            found[record_id].add("alias")
+    if query.dob:
+        for (record_id,) in session.execute(
+            select(record.id).where(record.dob == query.dob).limit(CANDIDATES)
+        ):
+            found[record_id].add("dob")
+    if query.address.strip():
+        street = query.address.strip().lower()
+        for (record_id,) in session.execute(
+            select(record.id)
+            .where(func.lower(record.street).like(f"{_like(street)}%", escape="\\"))
+            .limit(CANDIDATES)
+        ):  # fmt: skip
+            found[record_id].add("address")
+    if query.record.strip():
+        number = query.record.strip()
+        named = models.CallPerson
+        call = models.CallForService
+        for (record_id,) in session.execute(
+            select(record.id).where(record.source_key == number).limit(CANDIDATES)
+        ):
+            found[record_id].add("record")
+        for (record_id,) in session.execute(
+            select(named.person_record_id)
+            .join(call, call.id == named.call_id)
+            .where(or_(call.source_key == number, named.call_key == number))
+            .limit(CANDIDATES)
+        ):
+            found[record_id].add("call")
+    return found
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _load(session: Session, ids: list[int]) -> dict[int, models.PersonRecord]:
+    record = models.PersonRecord
+    found: dict[int, models.PersonRecord] = {}
+    for start in range(0, len(ids), 900):
+        for row in session.scalars(select(record).where(record.id.in_(ids[start : start + 900]))):
+            found[row.id] = row
+    return found
+
+
+def _score(
+    record: models.PersonRecord, query: Query, first: str | None, last: str | None,
+    how: set[str],
+) -> tuple[float, list[str]]:  # fmt: skip
+    """How well the record agrees with what was asked: 0 when it contradicts it."""
+    score = 0.0
+    matched: list[str] = []
+    if last:
+        similarity = _name_similarity(record, first, last)
+        if similarity < 0.75 and "alias" not in how:
+            return 0.0, []
+        score += 2 * similarity if "alias" not in how else 1.6
+        matched.append("alias" if "alias" in how and similarity < 0.75 else "name")
+    if query.dob:
+        if record.dob == query.dob:
+            score += 2
+            matched.append("date of birth")
+        elif record.dob is not None and not _swapped(record.dob, query.dob):
+            score -= 1
+    if query.phone.strip() and "phone" in how:
+        score += 1.5
+        matched.append("phone")
+    if query.address.strip() and "address" in how:
+        score += 1
+        matched.append("address")
+    if query.record.strip() and how & {"record", "call"}:
+        score += 3
+        matched.append("record number" if "record" in how else "call")
+    return score, matched
+
+
+def _name_similarity(record: models.PersonRecord, first: str | None, last: str) -> float:
+    record_last = normal_name(record.last_name) or ""
+    asked_last = normal_name(last) or ""
+    last_score = jellyfish.jaro_winkler_similarity(
+        record_last.replace(" ", ""), asked_last.replace(" ", "")
+    )
+    if not first:
+        return last_score
+    record_first = (normal_name(record.first_name) or "").split(" ")[0]
+    asked_first = (normal_name(first) or "").split(" ")[0]
+    if not record_first or not asked_first:
+        return last_score * 0.9
+    if set(nickname_forms(record_first)) & set(nickname_forms(asked_first)):
+        first_score = 1.0
+    else:
+        first_score = jellyfish.jaro_winkler_similarity(record_first, asked_first)
+    return (last_score + first_score) / 2
+
+
+def _swapped(a: date, b: date) -> bool:
+    return a.year == b.year and a.month == b.day and a.day == b.month
+
+
+def _name(record: models.PersonRecord) -> str:
+    return " ".join(p for p in (record.first_name, record.middle_name, record.last_name) if p)
+
+
+def _age(dob: date, today: date) -> int:
+    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))

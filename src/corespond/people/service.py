@@ -1,0 +1,30 @@
+"""What the people pages and API share: the acting user, the current person id, the notice."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.people import repository
+
+PART2_NOTICE = (
+    "Records protected by 42 CFR Part 2 (substance-use treatment) are shown only to those a "
+    "consent names; where none does, they are left out without a trace, because even saying "
+    "they exist would disclose them."
+)
+
+
+def acting_user(session: Session, user_id: int) -> models.User:
+    user = session.get(models.User, user_id)
+    if user is None:
+        raise HTTPException(401, "the user no longer exists")
+    return user
+
+
+def current_person(session: Session, person_id: int) -> int:
+    """The person's id now (a merged person's survivor), or 404."""
+    current = repository.person_exists(session, person_id)
+    if current is None:
+        raise HTTPException(404, f"person {person_id} does not exist")
+    return current
