@@ -19,6 +19,7 @@ from corespond.db.engine import unit_of_work
 from corespond.people import authoring, profile, referrals, search, worklists
 from corespond.people import repository as people_repository
 from corespond.people.schemas import (
+    PROBLEMS,
     CareTeamRead,
     CautionRead,
     CautionWrite,
@@ -44,7 +45,7 @@ from corespond.people.schemas import (
 from corespond.people.service import PART2_NOTICE, acting_user, current_person
 from corespond.web.dependencies import ReadingPurpose, SignedIn, csrf_guard, requires
 
-router = APIRouter(tags=["people"], dependencies=[Depends(csrf_guard)])
+router = APIRouter(tags=["people"], dependencies=[Depends(csrf_guard)], responses=PROBLEMS)
 Reading = Depends(requires(scope="people:read"))
 Writing = Depends(requires(scope="people:write"))
 

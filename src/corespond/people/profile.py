@@ -40,6 +40,7 @@ from corespond.people.repository import PERMANENT_DESTINATIONS, Touch
 
 PART2 = "substance_use_part2"
 AUTHORED = Decision(True, ("authored",), ("written in corespond for this person",))
+PARTY = Decision(True, ("referral-party",), ("your agency sent or received this referral",))
 DOB_ROLES = frozenset({Role.CLINICIAN, Role.CASEWORKER, Role.EMS, Role.DATA_STEWARD})
 CARE_TEAM_HALF_LIFE_DAYS = 180
 OPEN_REFERRAL = frozenset({"sent", "accepted", "enrolled"})
@@ -169,15 +170,7 @@ def view(
     agencies = repository.agencies(session)
     names = {agency_id: agency.name for agency_id, agency in agencies.items()}
     sources = repository.source_names(session)
-
-    def holder(source_system_id: int, authored_by: int | None) -> models.Agency | None:
-        if authored_by is not None:
-            return agencies.get(authored_by)
-        return reader.holder(source_system_id).agency
-
-    def decide(category: str, owner: models.Agency | None) -> Decision:
-        return reader.decide(category, owner, person_id=person_id)
-
+    holder, decide = _deciders(reader, person_id, agencies)
     linked = repository.records_of(session, person_id)
     records = []
     for record, link in linked:
@@ -190,7 +183,9 @@ def view(
                 record, link, source, owner.name if owner else "no agency named", decision
             ))  # fmt: skip
     record_ids = [record.id for record, _ in linked]
-    items, restricted = decided_items(repository.touches(session, record_ids), holder, decide)
+    items, restricted = decided_items(
+        repository.touches(session, record_ids), holder, decide, reader.subject.agency_id
+    )
     cautions, caution_drafts = _authored(
         session, repository.cautions_of(session, record_ids), holder, decide, reader, names, today
     )
@@ -250,8 +245,22 @@ def timeline(
     session: Session, reader: Reader, person_id: int, flt: TimelineFilter | None = None
 ) -> tuple[list[Item], list[Restricted]]:
     """The person's touchpoints the reader may see, newest first, and the restricted groups."""
-    agencies = repository.agencies(session)
+    holder, decide = _deciders(reader, person_id, repository.agencies(session))
     record_ids = repository.record_ids_of(session, person_id)
+    items, restricted = decided_items(
+        repository.touches(session, record_ids), holder, decide, reader.subject.agency_id
+    )
+    if flt is not None:
+        items = [item for item in items if flt.keeps(item)]
+        restricted = [entry for entry in restricted if flt.keeps_restricted(entry)]
+    return items, restricted
+
+
+def _deciders(
+    reader: Reader, person_id: int, agencies: dict[int, models.Agency]
+) -> tuple[Holder, Decide]:
+    """Who holds a row (its source's agency, or the agency that wrote it in corespond), and the
+    reader's decision on a category of one holder's facts about the person."""
 
     def holder(source_system_id: int, authored_by: int | None) -> models.Agency | None:
         if authored_by is not None:
@@ -261,24 +270,26 @@ def timeline(
     def decide(category: str, owner: models.Agency | None) -> Decision:
         return reader.decide(category, owner, person_id=person_id)
 
-    items, restricted = decided_items(repository.touches(session, record_ids), holder, decide)
-    if flt is not None:
-        items = [item for item in items if flt.keeps(item)]
-        restricted = [entry for entry in restricted if flt.keeps_restricted(entry)]
-    return items, restricted
+    return holder, decide
 
 
 def decided_items(
-    touches: list[Touch], holder: Holder, decide: Decide
+    touches: list[Touch], holder: Holder, decide: Decide, mine: int | None = None
 ) -> tuple[list[Item], list[Restricted]]:
     """The touchpoints the reader may see, and the rest grouped by holder and category
-    (Part 2 records the reader may not see are left out entirely)."""
+    (Part 2 records the reader may not see are left out entirely). A referral is seen by the
+    agencies that sent and received it (``mine``: the reader's agency)."""
     items: list[Item] = []
     withheld: dict[tuple[str, str], list[Touch]] = defaultdict(list)
     reasons: dict[tuple[str, str], tuple[str, ...]] = {}
     for touch in touches:
         owner = holder(touch.source_system_id, touch.agency_id)
-        decision = decide(touch.category, owner)
+        party = (
+            mine is not None
+            and touch.kind == "referral"
+            and mine in {touch.agency_id, touch.to_agency_id}
+        )
+        decision = PARTY if party else decide(touch.category, owner)
         agency = owner.name if owner else "no agency named"
         if decision.allowed:
             items.append(Item(touch, agency))
@@ -297,8 +308,9 @@ def decided_items(
 
 
 def may_see_referral(row: models.Referral, reader: Reader, holder: Holder, decide: Decide) -> bool:
-    """The sender's decision, or the reader's agency is the one it was sent to."""
-    if row.to_agency_id is not None and row.to_agency_id == reader.subject.agency_id:
+    """The reader's agency sent it or was sent it; else the sender's decision."""
+    mine = reader.subject.agency_id
+    if mine is not None and mine in {row.to_agency_id, row.from_agency_id}:
         return True
     return decide(row.data_category, holder(row.source_system_id, row.from_agency_id)).allowed
 

@@ -14,6 +14,20 @@ Severity = Literal["highest", "high", "normal", "low", "lowest"]
 ReferralType = Literal[TYPES]  # type: ignore[valid-type]
 
 
+class Problem(BaseModel):
+    """Why a request was refused, in words."""
+
+    detail: str
+
+
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    401: {"model": Problem, "description": "Not signed in, or the token is unknown or expired."},
+    403: {"model": Problem, "description": "Your roles, purpose or token scopes do not allow it."},
+    404: {"model": Problem, "description": "No such person."},
+    409: {"model": Problem, "description": "The step does not apply now (the detail says why)."},
+}
+
+
 class PersonHit(BaseModel):
     id: int
     name: str

@@ -29,6 +29,11 @@ from corespond.linkage.repository import persons_of
 from corespond.models.base import utcnow
 
 CANDIDATES = 2000
+NAME_FLOOR = 0.8
+LAST_FLOOR = 0.85
+FIRST_FLOOR = 0.75
+"""Name similarity (Jaro-Winkler, 0 to 1, nicknames count as equal) below which a record is
+not a hit: a shared rare last name alone is not enough when the first names differ."""
 """Records scored per search at most (the best by key are kept)."""
 PART2 = "substance_use_part2"
 
@@ -100,13 +105,16 @@ def search(
     if not candidates:
         return Results([], 0, False)
     records = _load(session, list(candidates))
+    aliases = _aliases(session, list(records))
     persons = persons_of(session, list(records))
     scored: dict[int, list[tuple[float, models.PersonRecord, list[str]]]] = defaultdict(list)
     for record_id, record in records.items():
         person = persons.get(record_id)
         if person is None:
             continue
-        score, matched = _score(record, query, first, last, candidates[record_id])
+        score, matched = _score(
+            record, aliases.get(record_id, []), query, first, last, candidates[record_id]
+        )
         if score > 0:
             scored[person].append((score, record, matched))
     ranked = sorted(scored.items(), key=lambda item: -max(score for score, _, _ in item[1]))
@@ -212,19 +220,34 @@ def _load(session: Session, ids: list[int]) -> dict[int, models.PersonRecord]:
     return found
 
 
+def _aliases(session: Session, ids: list[int]) -> dict[int, list[tuple[str | None, str | None]]]:
+    alias = models.PersonAlias
+    found: dict[int, list[tuple[str | None, str | None]]] = defaultdict(list)
+    for start in range(0, len(ids), 900):
+        for record_id, first, last in session.execute(
+            select(alias.person_record_id, alias.first_name, alias.last_name).where(
+                alias.person_record_id.in_(ids[start : start + 900])
+            )
+        ):
+            found[record_id].append((first, last))
+    return found
+
+
 def _score(
-    record: models.PersonRecord, query: Query, first: str | None, last: str | None,
-    how: set[str],
+    record: models.PersonRecord, aliases: list[tuple[str | None, str | None]], query: Query,
+    first: str | None, last: str | None, how: set[str],
 ) -> tuple[float, list[str]]:  # fmt: skip
     """How well the record agrees with what was asked: 0 when it contradicts it."""
     score = 0.0
     matched: list[str] = []
     if last:
-        similarity = _name_similarity(record, first, last)
-        if similarity < 0.75 and "alias" not in how:
+        own = _name_similarity(record.first_name, record.last_name, first, last)
+        other = max((_name_similarity(a, b, first, last) for a, b in aliases), default=0.0)
+        similarity = max(own, other)
+        if similarity < NAME_FLOOR:
             return 0.0, []
-        score += 2 * similarity if "alias" not in how else 1.6
-        matched.append("alias" if "alias" in how and similarity < 0.75 else "name")
+        score += 2 * similarity
+        matched.append("name" if own >= other else "alias")
     if query.dob:
         if record.dob == query.dob:
             score += 2
@@ -243,23 +266,27 @@ def _score(
     return score, matched
 
 
-def _name_similarity(record: models.PersonRecord, first: str | None, last: str) -> float:
-    record_last = normal_name(record.last_name) or ""
-    asked_last = normal_name(last) or ""
-    last_score = jellyfish.jaro_winkler_similarity(
-        record_last.replace(" ", ""), asked_last.replace(" ", "")
-    )
-    if not first:
-        return last_score
-    record_first = (normal_name(record.first_name) or "").split(" ")[0]
+def _name_similarity(
+    record_first: str | None, record_last: str | None, first: str | None, last: str
+) -> float:
+    """0 to 1: last names alike (Jaro-Winkler at least 0.85) and, when both are known, first
+    names alike (nicknames count as the same name; at least 0.75); else 0."""
+    have_last = (normal_name(record_last) or "").replace(" ", "")
+    asked_last = (normal_name(last) or "").replace(" ", "")
+    if not have_last or not asked_last:
+        return 0.0
+    last_score = jellyfish.jaro_winkler_similarity(have_last, asked_last)
+    if last_score < LAST_FLOOR:
+        return 0.0
+    have_first = (normal_name(record_first) or "").split(" ")[0]
     asked_first = (normal_name(first) or "").split(" ")[0]
-    if not record_first or not asked_first:
-        return last_score * 0.9
-    if set(nickname_forms(record_first)) & set(nickname_forms(asked_first)):
+    if not have_first or not asked_first:
+        return last_score * (0.9 if asked_first else 1.0)
+    if set(nickname_forms(have_first)) & set(nickname_forms(asked_first)):
         first_score = 1.0
     else:
-        first_score = jellyfish.jaro_winkler_similarity(record_first, asked_first)
-    return (last_score + first_score) / 2
+        first_score = jellyfish.jaro_winkler_similarity(have_first, asked_first)
+    return 0.0 if first_score < FIRST_FLOOR else (last_score + first_score) / 2
 
 
 def _swapped(a: date, b: date) -> bool:
