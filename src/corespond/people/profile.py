@@ -45,8 +45,10 @@ DOB_ROLES = frozenset({Role.CLINICIAN, Role.CASEWORKER, Role.EMS, Role.DATA_STEW
 CARE_TEAM_HALF_LIFE_DAYS = 180
 OPEN_REFERRAL = frozenset({"sent", "accepted", "enrolled"})
 IN_TREATMENT_DAYS = 90
-STAFFED_KINDS = frozenset({"treatment", "note", "unit_response", "ems_run", "outreach"})
-"""Touchpoints that name who met the person, or whose agency met them in person."""
+CARE_KINDS = frozenset({"treatment", "note", "outreach", "service", "unit_response"})
+"""Touchpoints of care: a clinician's visit, a note, an outreach contact, a service, a care
+team's unit on a call (patrol and EMS units rotate; they are not a care team)."""
+CARE_UNITS = ("Care team unit", "Co responder unit")
 
 Holder = Callable[[int, int | None], models.Agency | None]
 Decide = Callable[[str, models.Agency | None], Decision]
@@ -413,10 +415,14 @@ def care_team(
         )  # fmt: skip
     for item in items:
         touch = item.touch
-        if touch.kind not in STAFFED_KINDS:
+        if touch.kind not in CARE_KINDS:
             continue
+        role = None
+        if touch.kind == "unit_response":
+            if not touch.title.startswith(CARE_UNITS):
+                continue
+            role = touch.title.rsplit(" ", 1)[0].lower()
         name = touch.staff or f"{item.agency} staff"
-        role = "unit" if touch.kind in {"unit_response", "ems_run"} else None
         add(name, item.agency, role, touch.at.date(), 1, "")
     ranked = sorted(team.values(), key=lambda member: (-member.score, member.name))
     for member in ranked:

@@ -112,37 +112,44 @@ def touches(session: Session, record_ids: list[int]) -> list[Touch]:
     return found
 
 
+CARE_RESPONDERS = frozenset({"care_team", "co_responder"})
+"""Units whose arrival is a touchpoint of its own (a care team met the person); other units
+are listed on their call."""
+
+
 def _calls(session: Session, ids: list[int]) -> list[Touch]:
     call, named, unit = models.CallForService, models.CallPerson, models.UnitResponse
-    found: list[Touch] = []
-    calls: dict[int, str] = {}
-    record_of: dict[int, int] = {}
+    calls: dict[int, tuple[models.CallForService, str, int]] = {}
     query = select(call, named.role, named.person_record_id).join(named, named.call_id == call.id)
     for row, role, record_id in _rows(session, query, named.person_record_id, ids):
-        at = row.received_at or row.queued_at
-        if at is None or row.id in calls:
-            continue
-        kind = row.final_call_type or row.initial_call_type or "call"
-        calls[row.id] = row.source_key
-        record_of[row.id] = record_id
-        found.append(Touch(
-            "call", at, row.source_system_id, row.data_category,
-            f"Call {row.source_key}: {kind}",
-            _words(f"priority {row.priority}" if row.priority else None, row.call_source,
-                   f"as {role}", row.disposition),
-            f"call_for_service:{row.id}", record_id=record_id,
-        ))  # fmt: skip
+        if (row.received_at or row.queued_at) is not None:
+            calls.setdefault(row.id, (row, role, record_id))
+    found: list[Touch] = []
+    units: dict[int, list[str]] = {}
     for (row,) in _rows(session, select(unit), unit.call_id, list(calls)):
+        kind = row.responder_type.replace("_", " ")
+        units.setdefault(row.call_id or 0, []).append(f"{row.call_sign} ({kind})")
         at = row.at_scene_at or row.dispatched_at
-        if at is None:
+        if at is None or row.responder_type not in CARE_RESPONDERS:
             continue
+        event, _, record_id = calls[row.call_id or 0]
         found.append(Touch(
             "unit_response", at, row.source_system_id, row.data_category,
-            f"{row.responder_type.replace('_', ' ').title()} unit {row.call_sign}",
-            _words(f"call {calls.get(row.call_id or 0, row.call_key)}",
+            f"{kind.capitalize()} unit {row.call_sign}",
+            _words(f"call {event.source_key}",
                    "on scene" if row.at_scene_at else "dispatched, no arrival recorded"),
-            f"unit_response:{row.id}", staff=row.call_sign,
-            record_id=record_of.get(row.call_id or 0, 0),
+            f"unit_response:{row.id}", staff=row.call_sign, record_id=record_id,
+        ))  # fmt: skip
+    for event, role, record_id in calls.values():
+        kind = event.final_call_type or event.initial_call_type or "call"
+        sent = units.get(event.id)
+        found.append(Touch(
+            "call", event.received_at or event.queued_at, event.source_system_id,  # type: ignore[arg-type]
+            event.data_category, f"Call {event.source_key}: {kind}",
+            _words(f"priority {event.priority}" if event.priority else None, event.call_source,
+                   f"as {role}", event.disposition,
+                   sent and f"units {', '.join(sorted(sent))}"),
+            f"call_for_service:{event.id}", record_id=record_id,
         ))  # fmt: skip
     return found
 
