@@ -54,6 +54,9 @@ class Reader:
         self.purpose = purpose
         self._holders: dict[int, repository.SourceHolder] | None = None
         self._decided: dict[tuple[int | None, str, int | None], Decision] = {}
+        self._lookups: dict[tuple[object, ...], object] = {}
+        """What the store said about consents, agreements and emergency access, for the
+        request's other decisions (a consent recorded mid-request counts from the next)."""
 
     def holder(self, source_system_id: int) -> repository.SourceHolder:
         """The format and agency of a source system."""
@@ -74,7 +77,7 @@ class Reader:
         if key not in self._decided:
             self._decided[key] = decide_for(
                 self.session, self.subject, person_id, category, owner, self.purpose,
-                items=items,
+                items=items, lookups=self._lookups,
             )  # fmt: skip
         return self._decided[key]
 

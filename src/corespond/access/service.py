@@ -5,7 +5,9 @@ recording and revoking consents; opening emergency access. Every decision is aud
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,31 +51,42 @@ def decide_for(
     *,
     today: date | None = None,
     items: dict[str, object] | None = None,
+    lookups: dict[tuple[object, ...], object] | None = None,
 ) -> Decision:
     """Decide, from the store's consents, agreements and emergency access, and audit it.
 
     ``person_id`` is None for facts about no one person (a list of calls); ``items`` says in the
-    audit event what the decision covered (the calls or rows shown under it).
+    audit event what the decision covered (the calls or rows shown under it). ``lookups`` keeps
+    the store's answers (the person's consents, agreements between two agencies, emergency
+    access) for the other decisions of the same request (``access.reads.Reader`` passes one).
     """
     today = today or utcnow().date()
     now = utcnow()
     owner_id = owner.id if owner else None
+    known = lookups if lookups is not None else {}
+
+    def ask(key: tuple[object, ...], lookup: Callable[[], object]) -> Any:
+        if key not in known:
+            known[key] = lookup()
+        return known[key]
+
     found = ground_rules.find(
         purpose=purpose,
         agency_id=subject.agency_id,
         category=category,
-        consents=repository.consents_of_person(session, person_id) if person_id else [],
-        agreement_id=repository.agreement_between(session, subject.agency_id, owner_id, today),
-        dispatch_agreement_id=repository.dispatch_agreement(
-            session, owner_id, subject.agency_id, today
-        ),
+        consents=ask(("consents", person_id), lambda: repository.consents_of_person(
+            session, person_id) if person_id else []),
+        agreement_id=ask(("agreement", subject.agency_id, owner_id), lambda: (
+            repository.agreement_between(session, subject.agency_id, owner_id, today))),
+        dispatch_agreement_id=ask(("dispatch", owner_id, subject.agency_id), lambda: (
+            repository.dispatch_agreement(session, owner_id, subject.agency_id, today))),
         today=today,
-        break_glass_id=repository.emergency_access(
-            session, subject.user_id, person_id, "break_glass", now
-        ) if person_id else None,
-        serious_threat_id=repository.emergency_access(
-            session, subject.user_id, person_id, "serious_threat", now
-        ) if person_id else None,
+        break_glass_id=ask(("break_glass", subject.user_id, person_id), lambda: (
+            repository.emergency_access(session, subject.user_id, person_id, "break_glass", now)
+            if person_id else None)),
+        serious_threat_id=ask(("serious_threat", subject.user_id, person_id), lambda: (
+            repository.emergency_access(session, subject.user_id, person_id, "serious_threat",
+                                        now) if person_id else None)),
     )  # fmt: skip
     fact = Fact(
         category=category,

@@ -92,6 +92,12 @@ def _rows(session: Session, query: Any, column: Any, ids: list[int]) -> Iterator
         yield from session.execute(query.where(column.in_(chunk))).all()
 
 
+def _plain(model: type[models.Base], *more: Any) -> Any:
+    """A select of the model's columns as plain rows (no ORM objects to build: a frequent
+    utilizer has hundreds of rows per table), plus ``more`` columns."""
+    return select(*model.__table__.columns, *more)
+
+
 def _day(value: date) -> datetime:
     return datetime.combine(value, time())
 
@@ -119,14 +125,16 @@ are listed on their call."""
 
 def _calls(session: Session, ids: list[int]) -> list[Touch]:
     call, named, unit = models.CallForService, models.CallPerson, models.UnitResponse
-    calls: dict[int, tuple[models.CallForService, str, int]] = {}
-    query = select(call, named.role, named.person_record_id).join(named, named.call_id == call.id)
-    for row, role, record_id in _rows(session, query, named.person_record_id, ids):
+    calls: dict[int, tuple[Any, str, int]] = {}
+    query = _plain(call, named.role, named.person_record_id.label("named_record")).join(
+        named, named.call_id == call.id
+    )
+    for row in _rows(session, query, named.person_record_id, ids):
         if (row.received_at or row.queued_at) is not None:
-            calls.setdefault(row.id, (row, role, record_id))
+            calls.setdefault(row.id, (row, row.role, row.named_record))
     found: list[Touch] = []
     units: dict[int, list[str]] = {}
-    for (row,) in _rows(session, select(unit), unit.call_id, list(calls)):
+    for row in _rows(session, _plain(unit), unit.call_id, list(calls)):
         kind = row.responder_type.replace("_", " ")
         units.setdefault(row.call_id or 0, []).append(f"{row.call_sign} ({kind})")
         at = row.at_scene_at or row.dispatched_at
@@ -157,7 +165,7 @@ def _calls(session: Session, ids: list[int]) -> list[Touch]:
 def _health(session: Session, ids: list[int]) -> list[Touch]:
     found: list[Touch] = []
     ems = models.EmsRun
-    for (row,) in _rows(session, select(ems), ems.person_record_id, ids):
+    for row in _rows(session, _plain(ems), ems.person_record_id, ids):
         at = row.psap_call_at or row.dispatched_at or row.at_scene_at
         if at is None:
             continue
@@ -170,7 +178,7 @@ def _health(session: Session, ids: list[int]) -> list[Touch]:
             f"ems_run:{row.id}", record_id=row.person_record_id or 0, staff=row.unit_call_sign,
         ))  # fmt: skip
     visit = models.HospitalEncounter
-    for (row,) in _rows(session, select(visit), visit.person_record_id, ids):
+    for row in _rows(session, _plain(visit), visit.person_record_id, ids):
         er = row.encounter_kind == "er_visit"
         found.append(Touch(
             "er_visit" if er else "hospital_stay", row.started_at, row.source_system_id,
@@ -181,7 +189,7 @@ def _health(session: Session, ids: list[int]) -> list[Touch]:
             f"hospital_encounter:{row.id}", record_id=row.person_record_id,
         ))  # fmt: skip
     treatment = models.TreatmentEncounter
-    for (row,) in _rows(session, select(treatment), treatment.person_record_id, ids):
+    for row in _rows(session, _plain(treatment), treatment.person_record_id, ids):
         found.append(Touch(
             "treatment", row.started_at, row.source_system_id, row.data_category,
             f"Treatment: {row.encounter_type or row.encounter_class or 'encounter'}",
@@ -194,7 +202,7 @@ def _health(session: Session, ids: list[int]) -> list[Touch]:
 def _justice(session: Session, ids: list[int]) -> list[Touch]:
     found: list[Touch] = []
     arrest = models.Arrest
-    for (row,) in _rows(session, select(arrest), arrest.person_record_id, ids):
+    for row in _rows(session, _plain(arrest), arrest.person_record_id, ids):
         cited = row.arrest_type == "summoned_cited"
         found.append(Touch(
             "citation" if cited else "arrest", row.arrested_at, row.source_system_id,
@@ -205,7 +213,7 @@ def _justice(session: Session, ids: list[int]) -> list[Touch]:
             f"arrest:{row.id}", record_id=row.person_record_id,
         ))  # fmt: skip
     force = models.UseOfForce
-    for (row,) in _rows(session, select(force), force.person_record_id, ids):
+    for row in _rows(session, _plain(force), force.person_record_id, ids):
         found.append(Touch(
             "use_of_force", row.occurred_at, row.source_system_id, row.data_category,
             f"Use of force: {row.force_type}",
@@ -214,7 +222,7 @@ def _justice(session: Session, ids: list[int]) -> list[Touch]:
             f"use_of_force:{row.id}", record_id=row.person_record_id, staff=row.officer_id,
         ))  # fmt: skip
     hold = models.InvoluntaryHold
-    for (row,) in _rows(session, select(hold), hold.person_record_id, ids):
+    for row in _rows(session, _plain(hold), hold.person_record_id, ids):
         found.append(Touch(
             "involuntary_hold", row.started_at, row.source_system_id, row.data_category,
             "Involuntary hold", _words(row.authority, row.facility),
@@ -226,10 +234,11 @@ def _justice(session: Session, ids: list[int]) -> list[Touch]:
 def _housing(session: Session, ids: list[int]) -> list[Touch]:
     found: list[Touch] = []
     enrollment, program = models.Enrollment, models.Program
-    query = select(enrollment, program.name, program.hmis_project_type).outerjoin(
-        program, program.id == enrollment.program_id
-    )
-    for row, name, project_type in _rows(session, query, enrollment.person_record_id, ids):
+    query = _plain(
+        enrollment, program.name.label("program_name"), program.hmis_project_type
+    ).outerjoin(program, program.id == enrollment.program_id)
+    for row in _rows(session, query, enrollment.person_record_id, ids):
+        name, project_type = row.program_name, row.hmis_project_type
         found.append(Touch(
             "shelter_stay" if project_type in SHELTER_PROJECTS else "enrollment",
             _day(row.entry_date), row.source_system_id, row.data_category,
@@ -238,7 +247,7 @@ def _housing(session: Session, ids: list[int]) -> list[Touch]:
             f"enrollment:{row.id}", record_id=row.person_record_id,
         ))  # fmt: skip
     leaving = models.EnrollmentExit
-    for (row,) in _rows(session, select(leaving), leaving.person_record_id, ids):
+    for row in _rows(session, _plain(leaving), leaving.person_record_id, ids):
         found.append(Touch(
             "program_exit", _day(row.exit_date), row.source_system_id, row.data_category,
             "Left a program",
@@ -247,7 +256,7 @@ def _housing(session: Session, ids: list[int]) -> list[Touch]:
             f"enrollment_exit:{row.id}", record_id=row.person_record_id,
         ))  # fmt: skip
     service = models.Service
-    for (row,) in _rows(session, select(service), service.person_record_id, ids):
+    for row in _rows(session, _plain(service), service.person_record_id, ids):
         outreach = row.service_kind == "outreach_contact"
         found.append(Touch(
             "outreach" if outreach else "service", _day(row.provided_on), row.source_system_id,
@@ -263,7 +272,7 @@ def _housing(session: Session, ids: list[int]) -> list[Touch]:
 def _casework(session: Session, ids: list[int]) -> list[Touch]:
     found: list[Touch] = []
     referral = models.Referral
-    for (row,) in _rows(session, select(referral), referral.person_record_id, ids):
+    for row in _rows(session, _plain(referral), referral.person_record_id, ids):
         found.append(Touch(
             "referral", _day(row.referred_on), row.source_system_id, row.data_category,
             f"Referral for {row.referral_type.replace('_', ' ')}: {row.status}",
@@ -272,7 +281,7 @@ def _casework(session: Session, ids: list[int]) -> list[Touch]:
             to_agency_id=row.to_agency_id,
         ))  # fmt: skip
     note = models.CaseNote
-    for (row,) in _rows(session, select(note), note.person_record_id, ids):
+    for row in _rows(session, _plain(note), note.person_record_id, ids):
         found.append(Touch(
             "note", row.written_at, row.source_system_id, row.data_category,
             f"Note{f' by {row.author}' if row.author else ''}", row.text,
