@@ -13,7 +13,7 @@ SEED   ?= 7
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: help install demo demo-city demo-data serve test test-postgres lint format typecheck bench clean
+.PHONY: help install demo demo-city demo-data serve test test-postgres test-browser lint format typecheck bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -50,6 +50,9 @@ serve: install  ## Serve the app on the configured database (CORESPOND_DATABASE_
 
 test: install  ## Run the whole test suite (SQLite; set CORESPOND_TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/python -m pytest -q
+
+test-browser: install  ## Only the browser tests (Debian's chromium); pictures in test-artifacts/screenshots
+	$(BIN)/python -m pytest -q tests/browser
 
 test-postgres: install  ## Run the suite on a fresh PostgreSQL database on 127.0.0.1:5432
 	psql -h 127.0.0.1 -U postgres -q -c 'DROP DATABASE IF EXISTS corespond_test' -c 'CREATE DATABASE corespond_test'
