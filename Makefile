@@ -10,6 +10,8 @@ DEMO   ?= var/demo-city
 PEOPLE ?= 2000
 YEARS  ?= 1
 SEED   ?= 7
+# The city's history starts on 2023-01-01; pages count "recent" from its last day.
+DEMO_AS_OF = $(shell echo $$((2022 + $(YEARS))))-12-31
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
@@ -43,7 +45,7 @@ demo: demo-data  ## Set up everything, build and import the demo city, serve it 
 	@echo "  corespond demo: http://$(HOST):$(PORT)   (stop with Ctrl+C)"
 	@echo "  sign in as a demo user above; the code: CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond demo code demo-data-steward"
 	@echo
-	CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond serve --host $(HOST) --port $(PORT)
+	CORESPOND_MODE=demo CORESPOND_AS_OF=$(DEMO_AS_OF) CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond serve --host $(HOST) --port $(PORT)
 
 serve: install  ## Serve the app on the configured database (CORESPOND_DATABASE_URL)
 	$(BIN)/corespond serve --host $(HOST) --port $(PORT)

@@ -85,13 +85,6 @@ def test_each_page_meets_wcag_a_and_aa(page: Page, name: str) -> None:
     assert_accessible(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="WCAG 1.4.11: corespond.css draws focus as a 3px #ffbf47 outline, 1.64:1 against the "
-    "white page behind the sign-in fields, the Continue button and the calls filters "
-    "(9.3:1 on the dark header bar); a focus indicator needs 3:1",
-)
 def test_focus_is_visible_on_the_sign_in_and_calls_pages(page: Page) -> None:
     page.goto("/sign-in")
     stops = tab_to(page, 'textbox "Username"', 'textbox "Password"', 'button "Continue"')

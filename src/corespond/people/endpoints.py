@@ -148,8 +148,9 @@ def read_timeline(
     return TimelinePage(
         total=len(items), limit=limit, offset=offset,
         items=[
-            TouchRead(kind=item.touch.kind, at=item.touch.at, agency=item.agency,
-                      title=item.touch.title, detail=item.touch.detail, ref=item.touch.ref)
+            TouchRead(kind=item.touch.kind, at=item.touch.at, all_day=item.touch.all_day,
+                      agency=item.agency, title=item.touch.title, detail=item.touch.detail,
+                      ref=item.touch.ref)
             for item in items[offset : offset + limit]
         ],
         restricted=[_restricted_read(entry) for entry in restricted],

@@ -46,6 +46,8 @@ class Touch:
     """For a referral: the agency it was sent to (which may see it, being its recipient)."""
     record_id: int = 0
     """The person record it hangs on."""
+    all_day: bool = False
+    """The source gave a day, not a time (a service date): shown as that day, not converted."""
 
 
 def record_ids_of(session: Session, person_id: int) -> list[int]:
@@ -103,7 +105,8 @@ def _day(value: date) -> datetime:
 
 
 def _words(*parts: object) -> str:
-    return " · ".join(str(part) for part in parts if part not in (None, ""))
+    """The parts that say something, joined (``cond and text`` parts drop out when false)."""
+    return " · ".join(str(part) for part in parts if part is not None and part not in ("", False))
 
 
 def touches(session: Session, record_ids: list[int]) -> list[Touch]:
@@ -244,7 +247,7 @@ def _housing(session: Session, ids: list[int]) -> list[Touch]:
             _day(row.entry_date), row.source_system_id, row.data_category,
             f"Entered {name or row.program_key}",
             _words(row.move_in_date and f"moved in {row.move_in_date.isoformat()}"),
-            f"enrollment:{row.id}", record_id=row.person_record_id,
+            f"enrollment:{row.id}", all_day=True, record_id=row.person_record_id,
         ))  # fmt: skip
     leaving = models.EnrollmentExit
     for row in _rows(session, _plain(leaving), leaving.person_record_id, ids):
@@ -253,7 +256,7 @@ def _housing(session: Session, ids: list[int]) -> list[Touch]:
             "Left a program",
             _words(row.destination is not None
                    and f"destination {destination_words(row.destination)}"),
-            f"enrollment_exit:{row.id}", record_id=row.person_record_id,
+            f"enrollment_exit:{row.id}", all_day=True, record_id=row.person_record_id,
         ))  # fmt: skip
     service = models.Service
     for row in _rows(session, _plain(service), service.person_record_id, ids):
@@ -264,7 +267,7 @@ def _housing(session: Session, ids: list[int]) -> list[Touch]:
             "Street outreach contact" if outreach
             else f"Service: {row.description or row.service_kind.replace('_', ' ')}",
             _words(row.living_situation is not None and f"living situation {row.living_situation}"),
-            f"service:{row.id}", record_id=row.person_record_id,
+            f"service:{row.id}", all_day=True, record_id=row.person_record_id,
         ))  # fmt: skip
     return found
 
@@ -277,8 +280,8 @@ def _casework(session: Session, ids: list[int]) -> list[Touch]:
             "referral", _day(row.referred_on), row.source_system_id, row.data_category,
             f"Referral for {row.referral_type.replace('_', ' ')}: {row.status}",
             _words(row.to_program_key, row.reason),
-            f"referral:{row.id}", record_id=row.person_record_id, agency_id=row.from_agency_id,
-            to_agency_id=row.to_agency_id,
+            f"referral:{row.id}", all_day=True, record_id=row.person_record_id,
+            agency_id=row.from_agency_id, to_agency_id=row.to_agency_id,
         ))  # fmt: skip
     note = models.CaseNote
     for row in _rows(session, _plain(note), note.person_record_id, ids):

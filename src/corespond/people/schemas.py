@@ -169,6 +169,9 @@ class ProfileRead(BaseModel):
 class TouchRead(BaseModel):
     kind: str
     at: UtcDatetime
+    all_day: bool = Field(
+        description="The source gave a day, not a time: read ``at``'s date, ignore its time."
+    )
     agency: str
     title: str
     detail: str
