@@ -39,7 +39,6 @@ from corespond.people import repository
 from corespond.people.repository import PERMANENT_DESTINATIONS, Touch
 
 PART2 = "substance_use_part2"
-AUTHORED = Decision(True, ("authored",), ("written in corespond for this person",))
 PARTY = Decision(True, ("referral-party",), ("your agency sent or received this referral",))
 DOB_ROLES = frozenset({Role.CLINICIAN, Role.CASEWORKER, Role.EMS, Role.DATA_STEWARD})
 CARE_TEAM_HALF_LIFE_DAYS = 180
@@ -172,15 +171,16 @@ def view(
     agencies = repository.agencies(session)
     names = {agency_id: agency.name for agency_id, agency in agencies.items()}
     sources = repository.source_names(session)
-    holder, decide = _deciders(reader, person_id, agencies)
+    holder, decide = deciders(reader, person_id, agencies)
     linked = repository.records_of(session, person_id)
     records = []
     for record, link in linked:
         owner = reader.holder(record.source_system_id).agency
         source = sources.get(record.source_system_id, "unknown source")
-        authored = source == AUTHORED_SOURCE
-        decision = AUTHORED if authored else decide(record.data_category, owner)
-        if authored or decision.allowed or record.data_category != PART2:
+        if source == AUTHORED_SOURCE:
+            continue  # the anchor of what users wrote here, not a record any agency holds
+        decision = decide(record.data_category, owner)
+        if decision.allowed or record.data_category != PART2:
             records.append(LinkedRecord(
                 record, link, source, owner.name if owner else "no agency named", decision
             ))  # fmt: skip
@@ -247,7 +247,7 @@ def timeline(
     session: Session, reader: Reader, person_id: int, flt: TimelineFilter | None = None
 ) -> tuple[list[Item], list[Restricted]]:
     """The person's touchpoints the reader may see, newest first, and the restricted groups."""
-    holder, decide = _deciders(reader, person_id, repository.agencies(session))
+    holder, decide = deciders(reader, person_id, repository.agencies(session))
     record_ids = repository.record_ids_of(session, person_id)
     items, restricted = decided_items(
         repository.touches(session, record_ids), holder, decide, reader.subject.agency_id
@@ -258,7 +258,7 @@ def timeline(
     return items, restricted
 
 
-def _deciders(
+def deciders(
     reader: Reader, person_id: int, agencies: dict[int, models.Agency]
 ) -> tuple[Holder, Decide]:
     """Who holds a row (its source's agency, or the agency that wrote it in corespond), and the

@@ -26,7 +26,7 @@ from corespond.config import get_settings
 from corespond.linkage.repository import persons_of
 from corespond.models.base import utcnow
 from corespond.people import repository
-from corespond.people.profile import PART2, overdue
+from corespond.people.profile import decided_items, deciders, overdue
 from corespond.people.referrals import of_agency
 
 CASELOAD_DAYS = 180
@@ -166,31 +166,27 @@ def _new_contacts(
         last = max(t.at for t in own)
         if last < since:
             continue
-        newer = [t for t in found if t.at > last and not _is_own(t, own_systems, agency_id)]
+        newer = [
+            t for t in found
+            if t.at > last and not _is_own(t, own_systems, agency_id)
+            and not (t.kind == "referral" and t.to_agency_id == agency_id)  # on the worklist
+        ]  # fmt: skip
         if newer:
             pending.append((max(t.at for t in newer), person_id, last, newer))
     pending.sort(reverse=True)
+    agencies = repository.agencies(session)
     result: list[NewContacts] = []
     for latest, person_id, last, newer in pending[:CASELOAD_LIMIT]:
-        shown: list[repository.Touch] = []
-        restricted = 0
-        for touch in newer:
-            owner = (
-                reader.holder(touch.source_system_id).agency
-                if touch.agency_id is None
-                else session.get(models.Agency, touch.agency_id)
-            )
-            if reader.decide(touch.category, owner, person_id=person_id).allowed:
-                shown.append(touch)
-            elif touch.category != PART2:
-                restricted += 1
-        if not shown and not restricted:
+        holder, decide = deciders(reader, person_id, agencies)
+        shown, restricted = decided_items(newer, holder, decide, agency_id)
+        withheld = sum(group.count for group in restricted)
+        if not shown and not withheld:
             continue
         result.append(NewContacts(
             person_id=person_id, name=_name(session, reader, person_id, caseload[person_id]),
             last_visit=last.date(), new=len(shown),
-            kinds=sorted({t.kind.replace("_", " ") for t in shown}),
-            latest=max((t.at for t in shown), default=latest), restricted=restricted,
+            kinds=sorted({item.touch.kind.replace("_", " ") for item in shown}),
+            latest=max((item.touch.at for item in shown), default=latest), restricted=withheld,
         ))  # fmt: skip
     return result
 
