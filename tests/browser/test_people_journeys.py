@@ -123,6 +123,16 @@ def test_a_clinician_finds_a_frequent_utilizer_and_opens_the_person(
     assert_accessible(page)
     shot(page, "person")
 
+    # Filtering the timeline swaps in its results alone (htmx) and keeps the address bookable.
+    page.evaluate("window.notReloaded = true")
+    page.locator("#t-kind").select_option("call")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"kind=call"))
+    kinds = page.locator("#timeline-results tbody tr")
+    expect(kinds.first).to_have_class("kind-call")
+    assert page.evaluate("window.notReloaded") is True, "the page reloaded instead of swapping"
+    assert set(kinds.evaluate_all("rows => rows.map(r => r.className)")) == {"kind-call"}
+
 
 def test_a_caution_is_written_approved_in_the_agency_then_seen_by_a_partner(
     open_as: Callable[[str], Page], utilizer: Utilizer

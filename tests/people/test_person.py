@@ -191,3 +191,17 @@ def test_the_api_needs_a_token_with_the_people_scope(world: World) -> None:
     assert refused.status_code == 403 and "people:read" in refused.json()["detail"]
     assert allowed.status_code == 200
     assert writing.status_code == 403 and "people:write" in writing.json()["detail"]
+
+
+def test_the_timeline_part_answers_alone_for_htmx(world: World) -> None:
+    officer = client_as("otto", "officer", world.agencies["police"])
+
+    part = officer.get(f"/people/{world.person}/timeline", params={"kind": "arrest"})
+
+    assert part.status_code == 200
+    assert part.text.lstrip().startswith("{#") is False and 'id="timeline-results"' in part.text
+    assert "<html" not in part.text and "Arrest" in part.text and "Call E-100" not in part.text
+    assert (
+        part.headers["HX-Push-Url"]
+        == f"/people/{world.person}?agency=&kind=arrest&since=&until=&page=1"
+    )

@@ -115,7 +115,8 @@ def person_page(
     return templates.TemplateResponse(
         request, "person.html",
         {
-            "seen": seen, "items": shown, "restricted": restricted, "total": len(items),
+            "seen": seen, "person_id": person_id, "items": shown, "restricted": restricted,
+            "total": len(items),
             "page": page, "pages": max(1, -(-len(items) // TIMELINE_PAGE)),
             "form": {"agency": agency, "kind": kind, "since": since, "until": until},
             "filter_query": urlencode({"agency": agency, "kind": kind, "since": since,
@@ -136,6 +137,42 @@ def person_page(
             "message": request.query_params.get("done"), "active": "people",
         },
     )  # fmt: skip
+
+
+@router.get("/people/{person_id}/timeline")
+def timeline_part(
+    request: Request,
+    principal: SignedIn,
+    purpose: ReadingPurpose,
+    person_id: int,
+    agency: str = "",
+    kind: str = "",
+    since: str = "",
+    until: str = "",
+    page: int = 1,
+) -> Response:
+    """The timeline's results alone (htmx swaps them in when a filter or a page changes): only
+    the timeline's decisions are taken, not the whole page's."""
+    errors: list[str] = []
+    flt = profile.TimelineFilter(
+        agency=agency[:200] or None, kind=kind if kind in KINDS else None,
+        since=_date(since, "from", errors), until=_date(until, "to", errors),
+    )  # fmt: skip
+    page = max(page, 1)
+    with unit_of_work() as session:
+        current = current_person(session, person_id)
+        reader = Reader(session, user_id=principal.user_id, purpose=purpose)
+        items, restricted = profile.timeline(session, reader, current, flt)
+    query = urlencode({"agency": agency, "kind": kind, "since": since, "until": until})
+    response = templates.TemplateResponse(
+        request, "_timeline.html",
+        {"person_id": current, "items": items[(page - 1) * TIMELINE_PAGE : page * TIMELINE_PAGE],
+         "restricted": restricted, "total": len(items), "page": page,
+         "pages": max(1, -(-len(items) // TIMELINE_PAGE)), "filter_query": query,
+         "errors": errors, "categories": CATEGORY_WORDS},
+    )  # fmt: skip
+    response.headers["HX-Push-Url"] = f"/people/{current}?{query}&page={page}"
+    return response
 
 
 @router.post("/people/{person_id}/cautions")
