@@ -88,25 +88,12 @@ def seed(session: Session) -> list[DemoUser]:
 
 def seed_dispatch_agreements(session: Session) -> None:
     """Each dispatch centre dispatches for the city's police, fire, EMS and care teams."""
-    agency, agreement = models.Agency, models.SharingAgreement
+    agency = models.Agency
     centres = session.scalars(select(agency).where(agency.kind == "dispatch")).all()
     served = session.scalars(select(agency).where(agency.kind.in_(DISPATCHED_KINDS))).all()
     for centre in centres:
         for other in served:
-            exists = session.scalar(
-                select(agreement.id).where(
-                    agreement.kind == "dispatch",
-                    agreement.agency_a_id == centre.id,
-                    agreement.agency_b_id == other.id,
-                )
-            )
-            if exists is None:
-                session.add(
-                    agreement(
-                        name=f"{centre.name} dispatches for {other.name}", kind="dispatch",
-                        agency_a_id=centre.id, agency_b_id=other.id, starts_on=AGREEMENTS_START,
-                    )
-                )  # fmt: skip
+            _agree(session, "dispatch", centre, other, f"{centre.name} dispatches for {other.name}")
 
 
 PARTNER_KINDS = ("police", "fire", "ems", "care_team", "homeless_services", "behavioral_health")
@@ -116,24 +103,28 @@ view: who the person is and the cautions responders need), as such programs do."
 
 def seed_partner_agreements(session: Session) -> None:
     """A minimal-view agreement between each two of the city's co-response partners."""
-    agency, agreement = models.Agency, models.SharingAgreement
+    agency = models.Agency
     partners = session.scalars(
         select(agency).where(agency.kind.in_(PARTNER_KINDS)).order_by(agency.id)
     ).all()
     for index, first in enumerate(partners):
         for second in partners[index + 1 :]:
-            exists = session.scalar(
-                select(agreement.id).where(
-                    agreement.kind == "minimal_view",
-                    agreement.agency_a_id == first.id,
-                    agreement.agency_b_id == second.id,
-                )
+            name = f"Co-response partners: {first.name} and {second.name}"
+            _agree(session, "minimal_view", first, second, name)
+
+
+def _agree(session: Session, kind: str, a: models.Agency, b: models.Agency, name: str) -> None:
+    """An agreement of ``kind`` between ``a`` and ``b`` (for dispatch: a for b), once."""
+    agreement = models.SharingAgreement
+    exists = session.scalar(
+        select(agreement.id).where(
+            agreement.kind == kind, agreement.agency_a_id == a.id, agreement.agency_b_id == b.id
+        )
+    )
+    if exists is None:
+        session.add(
+            agreement(
+                name=name, kind=kind, agency_a_id=a.id, agency_b_id=b.id,
+                starts_on=AGREEMENTS_START,
             )
-            if exists is None:
-                session.add(
-                    agreement(
-                        name=f"Co-response partners: {first.name} and {second.name}",
-                        kind="minimal_view", agency_a_id=first.id, agency_b_id=second.id,
-                        starts_on=AGREEMENTS_START,
-                    )
-                )  # fmt: skip
+        )  # fmt: skip

@@ -80,15 +80,7 @@ def draft_caution(
         raise AuthoringError("say what the caution is about (its type)")
     if draft.severity not in SEVERITY_RANK:
         raise AuthoringError(f"severity is one of {', '.join(SEVERITY_RANK)}")
-    today = utcnow().date()
-    if draft.expires_on is not None and draft.expires_on <= today:
-        raise AuthoringError("the expiry date must be in the future")
-    version = 1
-    if supersedes is not None:
-        earlier = _own(session, models.Caution, supersedes, by)
-        if earlier.status != "approved":
-            raise AuthoringError("only an approved caution can be revised")
-        version = earlier.version + 1
+    version = _next_version(session, models.Caution, supersedes, by, draft.expires_on)
     anchor = authored_record(session, person_id)
     agency = session.get(models.Agency, by.agency_id)
     caution = models.Caution(
@@ -117,15 +109,7 @@ def draft_plan(
     if not any(text.strip() for text in texts):
         raise AuthoringError("a response plan says at least one of: triggers, what helps, "
                              "de-escalation, who to call")  # fmt: skip
-    today = utcnow().date()
-    if draft.expires_on is not None and draft.expires_on <= today:
-        raise AuthoringError("the expiry date must be in the future")
-    version = 1
-    if supersedes is not None:
-        earlier = _own(session, models.ResponsePlan, supersedes, by)
-        if earlier.status != "approved":
-            raise AuthoringError("only an approved plan can be revised")
-        version = earlier.version + 1
+    version = _next_version(session, models.ResponsePlan, supersedes, by, draft.expires_on)
     anchor = authored_record(session, person_id)
     plan = models.ResponsePlan(
         source_system_id=anchor.source_system_id, source_key=_key("plan", person_id),
@@ -141,6 +125,21 @@ def draft_plan(
     session.flush()
     _audit(session, "plan.drafted", by, person_id, plan.id, version=version)
     return plan
+
+
+def _next_version(
+    session: Session, model: type[models.Caution] | type[models.ResponsePlan],
+    supersedes: int | None, by: models.User, expires_on: date | None,
+) -> int:  # fmt: skip
+    """1 for a new caution or plan; one more than the approved one a revision supersedes."""
+    if expires_on is not None and expires_on <= utcnow().date():
+        raise AuthoringError("the expiry date must be in the future")
+    if supersedes is None:
+        return 1
+    earlier = _own(session, model, supersedes, by)
+    if earlier.status != "approved":
+        raise AuthoringError("only an approved caution or plan can be revised")
+    return earlier.version + 1
 
 
 def approve(session: Session, *, by: models.User, kind: Kind, row_id: int) -> None:

@@ -91,10 +91,7 @@ def person_page(
     page: int = 1,
 ) -> Response:
     errors: list[str] = []
-    flt = profile.TimelineFilter(
-        agency=agency[:200] or None, kind=kind if kind in KINDS else None,
-        since=_date(since, "from", errors), until=_date(until, "to", errors),
-    )  # fmt: skip
+    flt = _timeline_filter(agency, kind, since, until, errors)
     page = max(page, 1)
     with unit_of_work() as session:
         current = current_person(session, person_id)
@@ -154,10 +151,7 @@ def timeline_part(
     """The timeline's results alone (htmx swaps them in when a filter or a page changes): only
     the timeline's decisions are taken, not the whole page's."""
     errors: list[str] = []
-    flt = profile.TimelineFilter(
-        agency=agency[:200] or None, kind=kind if kind in KINDS else None,
-        since=_date(since, "from", errors), until=_date(until, "to", errors),
-    )  # fmt: skip
+    flt = _timeline_filter(agency, kind, since, until, errors)
     page = max(page, 1)
     with unit_of_work() as session:
         current = current_person(session, person_id)
@@ -191,19 +185,7 @@ def write_caution(
         caution_type, severity, description, _date(expires_on, "expires", errors),
         _date(review_on, "review", errors),
     )  # fmt: skip
-    if errors:
-        raise HTTPException(422, "; ".join(errors))
-    with unit_of_work() as session:
-        user = acting_user(session, principal.user_id)
-        current_person(session, person_id)
-        try:
-            row = authoring.draft_caution(
-                session, by=user, person_id=person_id, draft=draft,
-                supersedes=int(supersedes) if supersedes.strip().isdigit() else None,
-            )  # fmt: skip
-        except authoring.AuthoringError as exc:
-            raise HTTPException(422, str(exc)) from None
-        made = row.id
+    made = _draft(principal.user_id, person_id, draft, supersedes, errors)
     return _back(person_id, f"caution {made} saved as a draft: another user of your agency "
                             "approves it before partners see it", "cautions")  # fmt: skip
 
@@ -225,19 +207,7 @@ def write_plan(
         triggers, what_helps, de_escalation, who_to_call, _date(review_on, "review", errors),
         _date(expires_on, "expires", errors),
     )  # fmt: skip
-    if errors:
-        raise HTTPException(422, "; ".join(errors))
-    with unit_of_work() as session:
-        user = acting_user(session, principal.user_id)
-        current_person(session, person_id)
-        try:
-            row = authoring.draft_plan(
-                session, by=user, person_id=person_id, draft=draft,
-                supersedes=int(supersedes) if supersedes.strip().isdigit() else None,
-            )  # fmt: skip
-        except authoring.AuthoringError as exc:
-            raise HTTPException(422, str(exc)) from None
-        made = row.id
+    made = _draft(principal.user_id, person_id, draft, supersedes, errors)
     return _back(person_id, f"plan {made} saved as a draft for approval", "plan")
 
 
@@ -318,6 +288,38 @@ def worklist_page(request: Request, principal: SignedIn, purpose: ReadingPurpose
         request, "worklist.html",
         {"work": found, "names": names, "today": utcnow().date(), "active": "worklist",
          "message": request.query_params.get("done")},
+    )  # fmt: skip
+
+
+def _draft(
+    user_id: int, person_id: int, draft: authoring.CautionDraft | authoring.PlanDraft,
+    supersedes: str, errors: list[str],
+) -> int:  # fmt: skip
+    """Save a caution or plan draft from a form; its id (422 with the reasons if refused)."""
+    if errors:
+        raise HTTPException(422, "; ".join(errors))
+    revises = int(supersedes) if supersedes.strip().isdigit() else None
+    with unit_of_work() as session:
+        user = acting_user(session, user_id)
+        current_person(session, person_id)
+        try:
+            if isinstance(draft, authoring.CautionDraft):
+                return authoring.draft_caution(
+                    session, by=user, person_id=person_id, draft=draft, supersedes=revises
+                ).id
+            return authoring.draft_plan(
+                session, by=user, person_id=person_id, draft=draft, supersedes=revises
+            ).id
+        except authoring.AuthoringError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+
+def _timeline_filter(
+    agency: str, kind: str, since: str, until: str, errors: list[str]
+) -> profile.TimelineFilter:
+    return profile.TimelineFilter(
+        agency=agency[:200] or None, kind=kind if kind in KINDS else None,
+        since=_date(since, "from", errors), until=_date(until, "to", errors),
     )  # fmt: skip
 
 
