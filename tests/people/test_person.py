@@ -205,3 +205,34 @@ def test_the_timeline_part_answers_alone_for_htmx(world: World) -> None:
         part.headers["HX-Push-Url"]
         == f"/people/{world.person}?agency=&kind=arrest&since=&until=&page=1"
     )
+
+
+def test_breaking_the_glass_shows_a_clinician_what_was_withheld_for_treatment(
+    world: World,
+) -> None:
+    clinician = client_as("clara", "clinician", world.agencies["care"])
+    page = clinician.get(f"/people/{world.person}")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    treatment = {"X-Purpose-Of-Use": "treatment"}
+    before = clinician.get(f"/api/v1/people/{world.person}/timeline", headers=treatment).json()
+
+    assert "Emergency access" in page.text
+    opened = clinician.post(
+        f"/people/{world.person}/emergency-access",
+        data={
+            "csrf_token": token,
+            "kind": "break_glass",
+            "reason": "Unresponsive on arrival, suspected overdose; need medication history.",
+        },
+    )
+    after = clinician.get(f"/api/v1/people/{world.person}/timeline", headers=treatment).json()
+
+    assert opened.status_code == 201
+    assert "treatment" not in {item["kind"] for item in before["items"]}
+    assert "Methadone dosing" in {
+        item["title"].removeprefix("Treatment: ") for item in after["items"]
+    }
+    with session_factory()() as session:
+        assert session.scalar(
+            select(models.AuditEvent.seq).where(models.AuditEvent.action == "access.break_glass")
+        )
