@@ -18,10 +18,9 @@ type, headers and body that match what it says of that status. The run is bounde
 deterministic (``MAX_EXAMPLES`` random requests per operation, mode and user, a fixed seed, no
 deadline).
 
-What the fuzzing found and is not fixed yet is pinned in ``KNOWN_FAILURES``, one request each,
-marked ``xfail(strict=True)``; the fuzzed test leaves those failures (and only those) to the
-pinned cases, through ``_known_failure``. When a fix makes a pinned case pass, it fails as an
-unexpected pass: remove the case, and its rule in ``_known_failure``.
+What the fuzzing found (ids past the store's integer were server errors; refusals answered a
+422 the document describes otherwise; a body that is not UTF-8 answered an undocumented 400) is
+fixed, and each finding is kept in ``FOUND`` as one request that must now answer as documented.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
-from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -45,7 +43,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DataError
 from typer.testing import CliRunner
 
 from conftest import empty_store
@@ -80,8 +77,8 @@ CHECKS = [
     response_schema_conformance,
 ]
 INT32 = 2**31
-"""Ids past a signed 32-bit integer (PostgreSQL's ``integer``; SQLite's limit is 64 bits) are a
-server error, pinned in ``KNOWN_FAILURES``: the fuzzer keeps its ids inside."""
+"""Ids past a signed 32-bit integer (PostgreSQL's ``integer``) are refused by the document's
+bounds; the city's ids are drawn inside them."""
 
 APP = create_app()
 
@@ -156,29 +153,10 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
     )
 
 
-def _known_failure(response: schemathesis.Response) -> str | None:
-    """Which of the reasons in ``KNOWN_FAILURES`` this response fails for, if one does."""
-    try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        return None
-    if response.status_code == 422 and isinstance(detail, str):
-        return REFUSAL_AS_422
-    if response.status_code == 400 and detail == "There was an error parsing the body":
-        return BODY_NOT_UTF8
-    return None
-
-
-def filter_failure(
-    context: schemathesis.HookContext, failure: Any, case: schemathesis.Case, response: Any
-) -> bool:
-    return _known_failure(response) is None
-
-
 def _fuzzed(*phases: str) -> schemathesis.BaseSchema:
-    """The people operations, with the city's ids in requests, leaving the known failures."""
+    """The people operations, with the city's ids in requests."""
     schema = _people_api(*phases)
-    for hook in (flatmap_path_parameters, flatmap_body, filter_failure):
+    for hook in (flatmap_path_parameters, flatmap_body):
         schema.hook(hook)
     return schema
 
@@ -296,7 +274,7 @@ def test_people_api_fuzzed_as_partners(case: schemathesis.Case, partner: str) ->
 
 @dataclass(frozen=True)
 class Pinned:
-    """One request the fuzzing found failing, and what is wrong."""
+    """One request the fuzzing found failing, and what was wrong."""
 
     name: str
     method: str
@@ -330,7 +308,7 @@ PERSON_PATH = "/api/v1/people/{person_id}"
 CAUTION = {"caution_type": "x", "severity": "high"}
 PLAN = {"what_helps": "x"}
 REFERRAL = {"referral_type": "housing", "to_agency_id": SHELTER}
-KNOWN_FAILURES = [
+FOUND = [
     Pinned("person-past-the-integer", "GET", PERSON_PATH, PAST_THE_INTEGER, {"person_id": HUGE}),
     Pinned("timeline-past-the-integer", "GET", f"{PERSON_PATH}/timeline", PAST_THE_INTEGER,
            {"person_id": HUGE}),
@@ -376,20 +354,8 @@ KNOWN_FAILURES = [
 ]  # fmt: skip
 
 
-def _expected_failure(pinned: Pinned) -> pytest.MarkDecorator:
-    """Strict: the pinned request must fail, and in the way the reason says."""
-    raised = (OverflowError, DataError) if pinned.reason == PAST_THE_INTEGER else FailureGroup
-    return pytest.mark.xfail(strict=True, reason=pinned.reason, raises=raised)
-
-
-@pytest.mark.parametrize(
-    "pinned",
-    [
-        pytest.param(pinned, id=pinned.name, marks=_expected_failure(pinned))
-        for pinned in KNOWN_FAILURES
-    ],
-)
-def test_known_failure(pinned: Pinned, city: Known) -> None:
+@pytest.mark.parametrize("pinned", [pytest.param(pinned, id=pinned.name) for pinned in FOUND])
+def test_what_fuzzing_found_now_answers_as_documented(pinned: Pinned, city: Known) -> None:
     """The request answers without a server error, as the document says it answers."""
     real = {PERSON: city.ids["person"][0], SHELTER: city.ids["shelter"][0]}
     parameters = {name: real.get(value, value) for name, value in pinned.path_parameters.items()}

@@ -128,8 +128,8 @@ def test_bad_referrals_are_refused(world: World) -> None:
         json={"referral_type": "housing", "to_agency_id": world.agencies["shelter"]},
     )
 
-    assert own.status_code == 422 and "another agency" in own.json()["detail"]
-    assert nowhere.status_code == 422 and kind.status_code == 422
+    assert own.status_code == 400 and "another agency" in own.json()["detail"]
+    assert nowhere.status_code == 400 and kind.status_code == 422
     assert nobody.status_code == 404
 
 

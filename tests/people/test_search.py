@@ -79,7 +79,9 @@ def test_search_needs_something_and_survives_hostile_input(world: World) -> None
     page = officer.get("/people", params={"name": "Bob Quillfeather", "dob": "12/04/1979"})
     long = officer.get("/api/v1/people", params={"name": "x" * 201})
 
-    assert empty.status_code == 422 and "say what to search by" in empty.json()["detail"]
+    assert empty.status_code == 400 and "say what to search by" in empty.json()["detail"]
     assert odd.status_code == 200 and odd.json()["items"] == []
     assert page.status_code == 200 and "date of birth must be a date" in page.text
     assert long.status_code == 422
+    huge = officer.get("/api/v1/people/9223372036854775808")
+    assert huge.status_code == 422 and officer.get("/people/9223372036854775808").status_code == 422

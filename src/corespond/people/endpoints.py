@@ -34,6 +34,7 @@ from corespond.people.schemas import (
     ReferralWrite,
     RestrictedRead,
     ReviewWrite,
+    RowId,
     SearchPage,
     SituationRead,
     StepWrite,
@@ -73,7 +74,7 @@ def search_people(
                 show_dob=bool(principal.roles & profile.DOB_ROLES),
             )  # fmt: skip
         except search.SearchError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(400, str(exc)) from None
     return SearchPage(
         limit=limit, offset=offset, more=found.more, hidden=found.hidden,
         items=[PersonHit(id=hit.person_id, **{
@@ -84,7 +85,7 @@ def search_people(
 
 @router.get("/people/{person_id}", response_model=ProfileRead, dependencies=[Reading])
 def read_person(
-    principal: SignedIn, purpose: ReadingPurpose, person_id: int
+    principal: SignedIn, purpose: ReadingPurpose, person_id: RowId
 ) -> Response | ProfileRead:
     """Everything you may see of a person: identity, cautions (highest severity first),
     response plans, care team, current situation, referrals, linked records with their
@@ -128,7 +129,7 @@ def read_person(
 def read_timeline(
     principal: SignedIn,
     purpose: ReadingPurpose,
-    person_id: int,
+    person_id: RowId,
     agency: str | None = Query(None, max_length=200),
     kind: str | None = Query(None, max_length=40),
     since: date | None = None,
@@ -161,7 +162,7 @@ def read_timeline(
     "/people/{person_id}/cautions", response_model=CautionRead, status_code=201,
     dependencies=[Writing],
 )  # fmt: skip
-def write_caution(principal: SignedIn, person_id: int, body: CautionWrite) -> CautionRead:
+def write_caution(principal: SignedIn, person_id: RowId, body: CautionWrite) -> CautionRead:
     """A caution as a draft of your agency; another user of your agency approves it before
     partners see it. ``supersedes`` names the approved caution this revises."""
     with unit_of_work() as session:
@@ -176,7 +177,7 @@ def write_caution(principal: SignedIn, person_id: int, body: CautionWrite) -> Ca
                 ),
             )  # fmt: skip
         except authoring.AuthoringError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(400, str(exc)) from None
         return caution_read(
             profile.Authored(row, _agency_name(session, row.agency_id), user.display_name, "")
         )
@@ -186,7 +187,7 @@ def write_caution(principal: SignedIn, person_id: int, body: CautionWrite) -> Ca
     "/people/{person_id}/plans", response_model=PlanRead, status_code=201,
     dependencies=[Writing],
 )  # fmt: skip
-def write_plan(principal: SignedIn, person_id: int, body: PlanWrite) -> PlanRead:
+def write_plan(principal: SignedIn, person_id: RowId, body: PlanWrite) -> PlanRead:
     """A response plan as a draft of your agency (approved by another user of it)."""
     with unit_of_work() as session:
         user = acting_user(session, principal.user_id)
@@ -200,7 +201,7 @@ def write_plan(principal: SignedIn, person_id: int, body: PlanWrite) -> PlanRead
                 ),
             )  # fmt: skip
         except authoring.AuthoringError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(400, str(exc)) from None
         return plan_read(
             profile.Authored(row, _agency_name(session, row.agency_id), user.display_name, "")
         )
@@ -209,7 +210,7 @@ def write_plan(principal: SignedIn, person_id: int, body: PlanWrite) -> PlanRead
 @router.post("/cautions/{row_id}/{action}", status_code=204, dependencies=[Writing])
 def review_caution(
     principal: SignedIn,
-    row_id: int,
+    row_id: RowId,
     action: Literal["approve", "return", "retire"],
     body: ReviewWrite | None = None,
 ) -> Response:
@@ -221,7 +222,7 @@ def review_caution(
 @router.post("/plans/{row_id}/{action}", status_code=204, dependencies=[Writing])
 def review_plan(
     principal: SignedIn,
-    row_id: int,
+    row_id: RowId,
     action: Literal["approve", "return", "retire"],
     body: ReviewWrite | None = None,
 ) -> Response:
@@ -248,7 +249,7 @@ def _review(
     "/people/{person_id}/referrals", response_model=ReferralRead, status_code=201,
     dependencies=[Writing],
 )  # fmt: skip
-def send_referral(principal: SignedIn, person_id: int, body: ReferralWrite) -> ReferralRead:
+def send_referral(principal: SignedIn, person_id: RowId, body: ReferralWrite) -> ReferralRead:
     """Refer the person to another agency (and one of its programs). Sending discloses the
     referral to that agency, and is recorded as such."""
     with unit_of_work() as session:
@@ -261,7 +262,7 @@ def send_referral(principal: SignedIn, person_id: int, body: ReferralWrite) -> R
                 reason=body.reason,
             )  # fmt: skip
         except referrals.ReferralError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(400, str(exc)) from None
         return referral_read(
             row,
             _agency_name(session, row.from_agency_id),
@@ -273,7 +274,7 @@ def send_referral(principal: SignedIn, person_id: int, body: ReferralWrite) -> R
 @router.post("/referrals/{referral_id}/{step}", response_model=ReferralRead, dependencies=[Writing])
 def advance_referral(
     principal: SignedIn,
-    referral_id: int,
+    referral_id: RowId,
     step: Literal["accept", "decline", "enrol", "complete", "withdraw"],
     body: StepWrite | None = None,
 ) -> ReferralRead:

@@ -24,6 +24,7 @@ from corespond.linkage.model import FIELDS
 from corespond.models.base import utcnow
 from corespond.people import authoring, profile, referrals, search, worklists
 from corespond.people import repository as people_repository
+from corespond.people.schemas import MAX_ID, RowId
 from corespond.people.service import PART2_NOTICE, acting_user, current_person
 from corespond.web.dependencies import ReadingPurpose, SignedIn, csrf_guard, requires
 from corespond.web.templating import templates
@@ -83,7 +84,7 @@ def person_page(
     request: Request,
     principal: SignedIn,
     purpose: ReadingPurpose,
-    person_id: int,
+    person_id: RowId,
     agency: str = "",
     kind: str = "",
     since: str = "",
@@ -141,7 +142,7 @@ def timeline_part(
     request: Request,
     principal: SignedIn,
     purpose: ReadingPurpose,
-    person_id: int,
+    person_id: RowId,
     agency: str = "",
     kind: str = "",
     since: str = "",
@@ -172,7 +173,7 @@ def timeline_part(
 @router.post("/people/{person_id}/cautions")
 def write_caution(
     principal: SignedIn,
-    person_id: int,
+    person_id: RowId,
     caution_type: Annotated[str, Form(max_length=100)],
     severity: Annotated[str, Form(max_length=10)],
     description: Annotated[str, Form(max_length=4000)] = "",
@@ -193,7 +194,7 @@ def write_caution(
 @router.post("/people/{person_id}/plans")
 def write_plan(
     principal: SignedIn,
-    person_id: int,
+    person_id: RowId,
     triggers: Annotated[str, Form(max_length=4000)] = "",
     what_helps: Annotated[str, Form(max_length=4000)] = "",
     de_escalation: Annotated[str, Form(max_length=4000)] = "",
@@ -214,9 +215,9 @@ def write_plan(
 @router.post("/people/{person_id}/{kind}/{row_id}/{action}")
 def review_authored(
     principal: SignedIn,
-    person_id: int,
+    person_id: RowId,
     kind: Literal["cautions", "plans"],
-    row_id: int,
+    row_id: RowId,
     action: Literal["approve", "return", "retire"],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -234,9 +235,9 @@ def review_authored(
 @router.post("/people/{person_id}/referrals")
 def send_referral(
     principal: SignedIn,
-    person_id: int,
+    person_id: RowId,
     referral_type: Annotated[str, Form(max_length=40)],
-    to_agency_id: Annotated[int, Form()],
+    to_agency_id: Annotated[int, Form(ge=1, le=MAX_ID)],
     to_program_id: Annotated[str, Form(max_length=12)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
@@ -247,7 +248,7 @@ def send_referral(
             row = referrals.send(
                 session, by=user, person_id=person_id, referral_type=referral_type,
                 to_agency_id=to_agency_id,
-                to_program_id=int(to_program_id) if to_program_id.strip().isdigit() else None,
+                to_program_id=_form_id(to_program_id),
                 reason=reason,
             )  # fmt: skip
         except referrals.ReferralError as exc:
@@ -259,7 +260,7 @@ def send_referral(
 @router.post("/referrals/{referral_id}/{step}")
 def advance_referral(
     principal: SignedIn,
-    referral_id: int,
+    referral_id: RowId,
     step: Literal["accept", "decline", "enrol", "complete", "withdraw"],
     note: Annotated[str, Form(max_length=4000)] = "",
     back: Annotated[str, Form(max_length=200)] = "/worklist",
@@ -298,7 +299,7 @@ def _draft(
     """Save a caution or plan draft from a form; its id (422 with the reasons if refused)."""
     if errors:
         raise HTTPException(422, "; ".join(errors))
-    revises = int(supersedes) if supersedes.strip().isdigit() else None
+    revises = _form_id(supersedes)
     with unit_of_work() as session:
         user = acting_user(session, user_id)
         current_person(session, person_id)
@@ -312,6 +313,12 @@ def _draft(
             ).id
         except authoring.AuthoringError as exc:
             raise HTTPException(422, str(exc)) from None
+
+
+def _form_id(text: str) -> int | None:
+    """An optional id from a form field (empty, or not an id the store can hold: none)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID else None
 
 
 def _timeline_filter(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from corespond.people.referrals import TYPES
@@ -20,7 +21,18 @@ class Problem(BaseModel):
     detail: str
 
 
+MAX_ID = 2_147_483_647
+"""The largest id the store holds (PostgreSQL's integer): a larger one is refused as invalid."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""An id in a path."""
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""An id in a body."""
+
 PROBLEMS: dict[int | str, dict[str, object]] = {
+    400: {
+        "model": Problem,
+        "description": "Refused as asked (the detail says why), or a body that could not be read.",
+    },
     401: {"model": Problem, "description": "Not signed in, or the token is unknown or expired."},
     403: {"model": Problem, "description": "Your roles, purpose or token scopes do not allow it."},
     404: {"model": Problem, "description": "No such person."},
@@ -192,7 +204,7 @@ class CautionWrite(BaseModel):
     description: str = Field("", max_length=4000)
     expires_on: date | None = None
     review_on: date | None = None
-    supersedes: int | None = Field(None, description="The approved caution this revises.")
+    supersedes: BodyId | None = Field(None, description="The approved caution this revises.")
 
 
 class PlanWrite(BaseModel):
@@ -202,7 +214,7 @@ class PlanWrite(BaseModel):
     who_to_call: str = Field("", max_length=4000)
     review_on: date | None = None
     expires_on: date | None = None
-    supersedes: int | None = Field(None, description="The approved plan this revises.")
+    supersedes: BodyId | None = Field(None, description="The approved plan this revises.")
 
 
 class ReviewWrite(BaseModel):
@@ -211,8 +223,8 @@ class ReviewWrite(BaseModel):
 
 class ReferralWrite(BaseModel):
     referral_type: ReferralType
-    to_agency_id: int
-    to_program_id: int | None = None
+    to_agency_id: BodyId
+    to_program_id: BodyId | None = None
     reason: str = Field("", max_length=4000)
 
 
