@@ -6,9 +6,11 @@ so that peak memory is its own; and in the same run loads the same rows raw (SQL
 ``executemany`` in one transaction; PostgreSQL ``COPY``) twice: into one flat table of text
 columns with no index, the floor of the database itself; and into the store's own call and unit
 tables with their indexes and foreign keys, the floor of any importer into this store. Memory
-flatness: the importer is also run on the first half of the file, and both peaks are printed.
+flatness: the importer is also run on the first half of the file, and both peaks are printed
+(``--no-half`` skips it).
 
     .venv/bin/python bench/ingest.py [--city var/bench-city] [--no-postgres]
+        [--database-prefix corespond_bench] [--no-half]
 """
 
 from __future__ import annotations
@@ -226,6 +228,7 @@ def raw_store(csv_path: Path, url: str) -> dict[str, float]:
 
 
 def fresh_postgres(name: str) -> str:
+    """An empty database ``name`` (dropped first if it exists), as a URL."""
     import psycopg
 
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
@@ -257,9 +260,19 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument(
+        "--database-prefix",
+        default="corespond_bench",
+        help="PostgreSQL databases made (and dropped) are named <prefix>_import and so on, "
+        "so that two people can benchmark on one server",
+    )
+    parser.add_argument(
+        "--no-half", action="store_true", help="skip the first-half import (memory flatness)"
+    )
+    parser.add_argument(
         "--row-path", action="store_true", help="also time the row path alone (no DuckDB lane)"
     )
     args = parser.parse_args()
+    prefix = args.database_prefix
 
     calls = ensure_city(args.city, args.people, args.years)
     size_mb = calls.stat().st_size / 1e6
@@ -269,11 +282,12 @@ def main() -> None:
         half = head(calls, 0.5, folder / "half.csv")
         if not args.no_sqlite:
             sqlite_import = run_importer(calls, f"sqlite:///{folder / 'import.db'}")
-            sqlite_half = run_importer(half, f"sqlite:///{folder / 'half.db'}")
             sqlite_raw = raw_sqlite(calls, folder / "raw.db")
             sqlite_store = raw_store(calls, f"sqlite:///{folder / 'raw-store.db'}")
             report("SQLite  importer (whole file)", sqlite_import)
-            report("SQLite  importer (first half)", sqlite_half)
+            if not args.no_half:
+                sqlite_half = run_importer(half, f"sqlite:///{folder / 'half.db'}")
+                report("SQLite  importer (first half)", sqlite_half)
             if args.row_path:
                 rows_only = run_importer(calls, f"sqlite:///{folder / 'rows.db'}", set_lane=False)
                 report("SQLite  importer, row path only", rows_only)
@@ -281,18 +295,15 @@ def main() -> None:
             report("SQLite  raw executemany, the store's tables", sqlite_store)
             ratios("SQLite", sqlite_import, sqlite_raw, sqlite_store)
         if not args.no_postgres:
-            pg_import = run_importer(calls, fresh_postgres("corespond_bench_import"))
-            pg_half = run_importer(half, fresh_postgres("corespond_bench_half"))
-            pg_raw = raw_postgres(
-                calls, fresh_postgres("corespond_bench_raw").replace("+psycopg", "")
-            )
-            pg_store = raw_store(calls, fresh_postgres("corespond_bench_raw_store"))
+            pg_import = run_importer(calls, fresh_postgres(f"{prefix}_import"))
+            pg_raw = raw_postgres(calls, fresh_postgres(f"{prefix}_raw").replace("+psycopg", ""))
+            pg_store = raw_store(calls, fresh_postgres(f"{prefix}_raw_store"))
             report("PostgreSQL importer (whole file)", pg_import)
-            report("PostgreSQL importer (first half)", pg_half)
+            if not args.no_half:
+                pg_half = run_importer(half, fresh_postgres(f"{prefix}_half"))
+                report("PostgreSQL importer (first half)", pg_half)
             if args.row_path:
-                rows_only = run_importer(
-                    calls, fresh_postgres("corespond_bench_rows"), set_lane=False
-                )
+                rows_only = run_importer(calls, fresh_postgres(f"{prefix}_rows"), set_lane=False)
                 report("PostgreSQL importer, row path only", rows_only)
             report("PostgreSQL raw COPY, one flat table", pg_raw)
             report("PostgreSQL raw COPY, the store's tables", pg_store)

@@ -48,25 +48,28 @@ def _zone() -> ZoneInfo:
 
 
 def snapshot() -> dict[str, Any]:
-    """What the store holds for the import, without ids, run ids and write times."""
+    """What the store holds for the import, without ids, run ids and write times (a unit's
+    call is named by its key)."""
     with session_factory()() as session:
         places = {
             place.id: (place.place_key, place.street, place.beat, place.sector, place.precinct,
                        place.neighborhood, place.latitude, place.longitude)
             for place in session.scalars(select(models.Place))
         }  # fmt: skip
+        stored_calls = list(session.scalars(select(models.CallForService)))
+        call_keys = {call.id: call.source_key for call in stored_calls}
         calls = sorted(
             (call.source_key, call.content_hash, call.call_source, call.priority,
              call.initial_call_type, call.final_call_type, call.disposition, call.received_at,
              call.queued_at, call.dispatched_at, call.first_arrival_at, call.cleared_at,
              call.notes, call.data_category, places.get(call.place_id) if call.place_id else None)
-            for call in session.scalars(select(models.CallForService))
+            for call in stored_calls
         )  # fmt: skip
         units = sorted(
             (unit.source_key, unit.content_hash, unit.call_key, unit.call_sign,
              unit.responder_type, unit.dispatched_at, unit.en_route_at, unit.at_scene_at,
              unit.in_service_at, unit.data_category,
-             unit.call_id is not None)
+             call_keys.get(unit.call_id) if unit.call_id else None)
             for unit in session.scalars(select(models.UnitResponse))
         )  # fmt: skip
         quarantine = sorted(
@@ -81,15 +84,22 @@ def counts(summary: IngestSummary) -> tuple[int, int, int, int]:
     return summary.read, summary.stored, summary.unchanged, summary.quarantined
 
 
-def both_lanes(path: Path, engine: Engine) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Import ``path`` through each lane into an empty store; also check a re-import is a no-op."""
+def both_lanes(
+    path: Path, engine: Engine, *, before: Path | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Import ``path`` through each lane into an empty store (after ``before``, through the same
+    lane, if given); also check a re-import is a no-op."""
     empty_store(engine)
+    if before is not None:
+        ingest(before, set_lane=True)
     lane = ingest(path, set_lane=True)
     lane_rows = snapshot()
     again = ingest(path, set_lane=True)
     assert again.stored == 0 and again.unchanged + again.quarantined == again.read
     assert snapshot()["calls"] == lane_rows["calls"]
     empty_store(engine)
+    if before is not None:
+        ingest(before, set_lane=False)
     row_path = ingest(path, set_lane=False)
     assert counts(lane) == counts(row_path)
     assert lane.read == lane.stored + lane.unchanged + lane.quarantined
@@ -206,6 +216,28 @@ def test_the_lane_stores_what_the_row_path_stores(
     assert lane == row_path
     note(f"lane share {lane_share(path):.2f}")
     event(f"lane took {'some' if lane_share(path) else 'no'} rows")
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    first=st.lists(call_rows(), min_size=1, max_size=6),
+    second=st.lists(call_rows(), min_size=1, max_size=6),
+)
+def test_a_second_file_changes_the_store_as_the_row_path_does(
+    first: list[list[list[str]]], second: list[list[list[str]]], store: Engine, tmp_path: Path
+) -> None:
+    """The second file's events overlap the first's: calls and units are updated, kept or
+    added, and each unit still names its call."""
+    before = write_calls(tmp_path / "before.csv", [row for rows in first for row in rows])
+    path = write_calls(tmp_path / "calls.csv", [row for rows in second for row in rows])
+
+    lane, row_path = both_lanes(path, store, before=before)
+
+    assert lane == row_path
 
 
 def test_the_demo_citys_calls_file_is_stored_identically(store: Engine, tmp_path: Path) -> None:

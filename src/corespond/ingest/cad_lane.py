@@ -9,7 +9,10 @@ checks and converts every column in SQL, turns local times into UTC with the off
 zoneinfo gives for each distinct local hour, keeps the last version of each key, computes each
 record's content hash in SQL (the same HMAC over the same canonical text as
 :func:`corespond.ingest.tables.fingerprint`), compares it with the store's, and hands the new
-and changed rows to the database in bulk (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
+and changed rows to the database in bulk (``executemany`` on SQLite; on PostgreSQL, ``COPY``
+of CSV that DuckDB writes, so that no Python runs per row). Each unit response is written with
+the id of its call, which the lane knows, rather than left for ``resolve_references`` to fill
+by updating every unit row after the run.
 
 It is a lane, not a second importer. It takes only what it can convert exactly as the row path
 would; every row that fails a check, *and every other row of its CAD event*, goes back to the
@@ -35,7 +38,6 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corespond.crypto import FieldCipher
@@ -70,6 +72,8 @@ from corespond.sources.records import (
 MEMORY_LIMIT = "256MB"
 """DuckDB's own cap; beyond it the lane's table and sorts spill to a temporary folder."""
 FETCH_ROWS = 10_000
+COPY_CHUNK = 1 << 20
+"""Bytes per write when PostgreSQL COPYs the CSV the lane wrote."""
 UTF8 = frozenset({"utf-8", "utf-8-sig", "utf8", "utf_8", "utf_8_sig"})
 CALL_CATEGORY = CallIn.default_category.value
 UNIT_CATEGORY = UnitResponseIn.default_category.value
@@ -355,9 +359,11 @@ class Lane:
         self._final()
         now = f"{utcnow():%Y-%m-%d %H:%M:%S.%f}"
         provenance = (writer.source_system_id, writer.run_id, now)
-        for table, model in (("call", CallForService), ("unit", UnitResponse)):
-            self._insert(session, table, model, provenance)
-            self._update(session, table, model, provenance)
+        self._insert(session, "call", CallForService, provenance)
+        self._update(session, "call", CallForService, provenance)
+        self._call_ids(session, writer.source_system_id, writer.run_id)
+        self._insert(session, "unit", UnitResponse, provenance)
+        self._update(session, "unit", UnitResponse, provenance)
         read, stored = self.connection.execute(
             """
             SELECT count(*), count(*) FILTER (WHERE c.status <> 'same'
@@ -427,19 +433,35 @@ class Lane:
     def _stored(self, session: Session, source_system_id: int) -> None:
         """What the store already has for this source: key, id and content hash."""
         for name, model in (("stored_call", CallForService), ("stored_unit", UnitResponse)):
-            self.connection.execute(
-                f"CREATE TABLE {name} (source_key VARCHAR, id BIGINT, content_hash VARCHAR)"
-            )
-            query = select(model.source_key, model.id, model.content_hash).where(
-                model.source_system_id == source_system_id
-            )
-            result = session.execute(query.execution_options(yield_per=STORED_CHUNK))
-            for chunk in result.partitions():
-                keys, ids, hashes = zip(*chunk, strict=True)
-                table = pyarrow.table({"source_key": keys, "id": ids, "content_hash": hashes})
-                self.connection.register("stored_rows", table)
-                self.connection.execute(f"INSERT INTO {name} SELECT * FROM stored_rows")
-                self.connection.unregister("stored_rows")
+            self._keyed(name, repository.keyed_rows(session, model, source_system_id))
+
+    def _keyed(self, name: str, chunks: Iterator[list[tuple[str, int, str]]]) -> None:
+        """A table ``name`` of (source_key, id, content_hash) rows read from the store."""
+        self.connection.execute(
+            f"CREATE TABLE {name} (source_key VARCHAR, id BIGINT, content_hash VARCHAR)"
+        )
+        for chunk in chunks:
+            keys, ids, hashes = zip(*chunk, strict=True)
+            table = pyarrow.table({"source_key": keys, "id": ids, "content_hash": hashes})
+            self.connection.register("keyed_rows", table)
+            self.connection.execute(f"INSERT INTO {name} SELECT * FROM keyed_rows")
+            self.connection.unregister("keyed_rows")
+
+    def _call_ids(self, session: Session, source_system_id: int, run_id: int) -> None:
+        """Each unit's ``call_id``, once the calls are written: the id of its event's call in
+        this source, which the lane has just written or found stored. That is what
+        ``resolve_references`` would give it (a key in the same source comes first), so the
+        units are stored resolved and no unit row is updated after the run."""
+        written = repository.keyed_rows(session, CallForService, source_system_id, run_id=run_id)
+        self._keyed("written_call", written)
+        self.connection.execute(
+            """
+            ALTER TABLE unit ADD COLUMN call_id BIGINT;
+            UPDATE unit SET call_id = coalesce(w.id, c.existing_id)
+            FROM call c LEFT JOIN written_call w ON w.source_key = c.source_key
+            WHERE c.source_key = unit.call_key;
+            """
+        )
 
     def _final(self) -> None:
         """The last version of each call and unit key, its hash, and whether the store has it
@@ -525,43 +547,92 @@ class Lane:
     def _insert(
         self, session: Session, table: str, model: Any, provenance: tuple[int, int, str]
     ) -> None:
+        if not self._count(table, "new"):
+            return
         names = self._columns(table)
-        result = self.connection.execute(
-            f"SELECT {', '.join(names)} FROM {table} WHERE status = 'new'"
+        source_system_id, run_id, now = provenance
+        rows = (
+            f"SELECT {', '.join(names)}, {source_system_id}, {run_id}, {_literal(now)} "
+            f"FROM {table} WHERE status = 'new'"
         )
         columns = [*names, "source_system_id", "ingest_run_id", "updated_at"]
+        target = model.__tablename__
         connection = session.connection()
-        postgres = connection.dialect.name == "postgresql"
+        if connection.dialect.name == "postgresql":
+            with repository.checks_keep_their_plans(session):
+                self._copy(connection, target, columns, rows)
+            return
         statement = (
-            f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})"
+            f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         )
-        while rows := result.fetchmany(FETCH_ROWS):
-            batch = [(*row, *provenance) for row in rows]
-            if postgres:
-                _copy(connection, model.__tablename__, columns, batch)
-            else:
-                connection.exec_driver_sql(statement, batch)  # type: ignore[arg-type]
+        result = self.connection.execute(rows)
+        while batch := result.fetchmany(FETCH_ROWS):
+            connection.exec_driver_sql(statement, batch)  # type: ignore[arg-type]
 
     def _update(
         self, session: Session, table: str, model: Any, provenance: tuple[int, int, str]
     ) -> None:
+        """Rewrite the changed rows. PostgreSQL takes them into a temporary table by COPY and
+        updates them in one statement, rather than one statement per row."""
+        if not self._count(table, "changed"):
+            return
         names = [name for name in self._columns(table) if name != "source_key"]
-        late_bound = LATE_BOUND_IDS.get(model.__tablename__, ())
-        result = self.connection.execute(
-            f"SELECT {', '.join(names)}, existing_id FROM {table} WHERE status = 'changed'"
-        )
-        assignments = [f"{name} = %s" for name in [*names, "ingest_run_id", "updated_at"]]
-        assignments.extend(f"{name} = NULL" for name in late_bound)
-        connection = session.connection()
-        marker = "%s" if connection.dialect.name == "postgresql" else "?"
-        statement = (
-            f"UPDATE {model.__tablename__} SET {', '.join(assignments)} WHERE id = %s"
-        ).replace("%s", marker)
+        # Ids that ingest resolves after the run are emptied, to be resolved afresh, unless the
+        # lane has just resolved them itself.
+        late_bound = [
+            name for name in LATE_BOUND_IDS.get(model.__tablename__, ()) if name not in names
+        ]
         _, run_id, now = provenance
-        while rows := result.fetchmany(FETCH_ROWS):
-            batch = [(*row[:-1], run_id, now, row[-1]) for row in rows]
+        columns = [*names, "ingest_run_id", "updated_at"]
+        rows = (
+            f"SELECT {', '.join(names)}, {run_id}, {_literal(now)}, existing_id "
+            f"FROM {table} WHERE status = 'changed'"
+        )
+        target = model.__tablename__
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            stage = f"lane_{target}"
+            connection.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+                f"SELECT {', '.join(columns)}, id FROM {target} WITH NO DATA"
+            )
+            self._copy(connection, stage, [*columns, "id"], rows)
+            assignments = [f"{name} = s.{name}" for name in columns]
+            assignments.extend(f"{name} = NULL" for name in late_bound)
+            with repository.checks_keep_their_plans(session):
+                connection.exec_driver_sql(
+                    f"UPDATE {target} SET {', '.join(assignments)} FROM {stage} s "
+                    f"WHERE {target}.id = s.id"
+                )
+            connection.exec_driver_sql(f"DROP TABLE {stage}")
+            return
+        assignments = [f"{name} = ?" for name in columns]
+        assignments.extend(f"{name} = NULL" for name in late_bound)
+        statement = f"UPDATE {target} SET {', '.join(assignments)} WHERE id = ?"
+        result = self.connection.execute(rows)
+        while batch := result.fetchmany(FETCH_ROWS):
             connection.exec_driver_sql(statement, batch)  # type: ignore[arg-type]
+
+    def _copy(self, connection: Any, table: str, columns: list[str], rows: str) -> None:
+        """COPY the rows of the DuckDB query ``rows`` into PostgreSQL's ``table``, as CSV that
+        DuckDB writes to the lane's folder and PostgreSQL reads the same way (NULL unquoted and
+        empty, empty text quoted): no Python runs per row."""
+        path = Path(self.workspace.name) / f"{table}.csv"
+        self.connection.execute(
+            f"COPY ({rows}) TO {_literal(str(path))} (FORMAT csv, HEADER false)"
+        )
+        cursor = connection.connection.driver_connection.cursor()
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+        with path.open("rb") as handle, cursor.copy(statement) as copy:
+            while chunk := handle.read(COPY_CHUNK):
+                copy.write(chunk)
+        path.unlink()
+
+    def _count(self, table: str, status: str) -> int:
+        found = self.connection.execute(
+            f"SELECT count(*) FROM {table} WHERE status = ?", [status]
+        ).fetchone()
+        return int(found[0]) if found else 0
 
     def _columns(self, table: str) -> list[str]:
         described = self.connection.execute(f"DESCRIBE {table}").fetchall()
@@ -577,7 +648,6 @@ PLACE_FIELDS_IN_LANE = (
     "latitude",
     "longitude",
 )
-STORED_CHUNK = 50_000
 
 
 def _encoded_string(expression: str) -> str:
@@ -622,13 +692,6 @@ def _canonical_sql(
 def _stored_time(column: str) -> str:
     """A UTC time as the store keeps it (SQLAlchemy's SQLite text form; PostgreSQL reads it)."""
     return f"strftime({column}, '%Y-%m-%d %H:%M:%S.%f')"
-
-
-def _copy(connection: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def read(
