@@ -16,6 +16,9 @@ from corespond.models import Base
 SOURCE = Path(models.__file__).resolve().parents[1]
 OWNERS = ("models", "db", "sources", "ingest", "linkage", "access", "audit", "demo")
 """Packages that may touch person-data tables directly: the pipeline and the access layer."""
+WRITES = {"people": {"Caution", "ResponsePlan", "Referral", "CareTeamContact"}}
+"""Tables a product writes (ARCHITECTURE: people/ owns cautions and response plans, the care
+team and referrals): it names them to write them; it reads every fact through access."""
 
 
 def person_models() -> set[str]:
@@ -59,7 +62,7 @@ def test_products_and_surfaces_reach_person_data_only_through_access() -> None:
         package = path.relative_to(SOURCE).parts[0]
         if package in OWNERS or (path.parent == SOURCE and path.name != "__main__.py"):
             continue
-        found += offences(path, forbidden)
+        found += offences(path, forbidden - WRITES.get(package, set()))
     assert found == [], "\n".join(found)
 
 

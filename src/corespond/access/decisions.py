@@ -95,45 +95,65 @@ def validate() -> None:
 
 
 def decide(subject: Subject, fact: Fact, grounds: Grounds) -> Decision:
+    return decide_many(subject, [(fact, grounds)])[0]
+
+
+def decide_many(subject: Subject, asked: list[tuple[Fact, Grounds]]) -> list[Decision]:
+    """One decision per (fact, grounds), in one evaluation of the policies (a page asks about
+    each category each agency holds of a person at once)."""
+    if not asked:
+        return []
     policies, schema = _policy()
-    owner = f"a{fact.owner_agency_id}" if fact.owner_agency_id is not None else "unknown"
     home = f"a{subject.agency_id}" if subject.agency_id is not None else "none"
-    entities = [
-        _agency(home, subject.agency_kind, subject.criminal_justice),
-        {
-            "uid": {"type": "Corespond::User", "id": f"u{subject.user_id}"},
+    user = {"type": "Corespond::User", "id": f"u{subject.user_id}"}
+    entities: dict[str, dict[str, object]] = {
+        home: _agency(home, subject.agency_kind, subject.criminal_justice),
+        "user": {
+            "uid": user,
             "attrs": {
                 "agency": {"__entity": {"type": "Corespond::Agency", "id": home}},
                 "roles": [role.value for role in subject.roles],
             },
             "parents": [],
         },
-        {
-            "uid": {"type": "Corespond::Fact", "id": "fact"},
+    }
+    requests = []
+    for index, (fact, grounds) in enumerate(asked):
+        owner = f"a{fact.owner_agency_id}" if fact.owner_agency_id is not None else "unknown"
+        if owner not in entities:
+            entities[owner] = _agency(owner, fact.owner_kind, fact.owner_criminal_justice)
+        entities[f"fact{index}"] = {
+            "uid": {"type": "Corespond::Fact", "id": f"fact{index}"},
             "attrs": {
                 "category": fact.category,
                 "owner": {"__entity": {"type": "Corespond::Agency", "id": owner}},
             },
             "parents": [],
-        },
+        }
+        requests.append({
+            "principal": user,
+            "action": {"type": "Corespond::Action", "id": "read"},
+            "resource": {"type": "Corespond::Fact", "id": f"fact{index}"},
+            "context": {
+                "purpose": grounds.purpose.value,
+                "agreement": grounds.agreement_id is not None,
+                "dispatch_agreement": grounds.dispatch_agreement_id is not None,
+                "consent": grounds.consent_id is not None,
+                "part2_consent": grounds.part2_consent_id is not None,
+                "break_glass": grounds.break_glass_id is not None,
+                "serious_threat": grounds.serious_threat_id is not None,
+            },
+        })  # fmt: skip
+    results = cedarpy.is_authorized_batch(requests, policies, list(entities.values()), schema)
+    return [
+        _decision(result, subject, fact, grounds)
+        for result, (fact, grounds) in zip(results, asked, strict=True)
     ]
-    if owner != home:
-        entities.append(_agency(owner, fact.owner_kind, fact.owner_criminal_justice))
-    request = {
-        "principal": {"type": "Corespond::User", "id": f"u{subject.user_id}"},
-        "action": {"type": "Corespond::Action", "id": "read"},
-        "resource": {"type": "Corespond::Fact", "id": "fact"},
-        "context": {
-            "purpose": grounds.purpose.value,
-            "agreement": grounds.agreement_id is not None,
-            "dispatch_agreement": grounds.dispatch_agreement_id is not None,
-            "consent": grounds.consent_id is not None,
-            "part2_consent": grounds.part2_consent_id is not None,
-            "break_glass": grounds.break_glass_id is not None,
-            "serious_threat": grounds.serious_threat_id is not None,
-        },
-    }
-    result = cedarpy.is_authorized(request, policies, entities, schema)
+
+
+def _decision(
+    result: cedarpy.AuthzResult, subject: Subject, fact: Fact, grounds: Grounds
+) -> Decision:
     if result.diagnostics.errors:
         # Fail closed: an evaluation error is a deny, and says so.
         errors = "; ".join(str(error) for error in result.diagnostics.errors)

@@ -14,13 +14,15 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.orm import Session
 
 from corespond import models
 from corespond.access import repository
 from corespond.access.decisions import Decision, Subject
 from corespond.access.roles import Purpose
-from corespond.access.service import AccessError, decide_for, subject_of
+from corespond.access.service import AccessError, decide_for, decide_many_for, subject_of
 from corespond.linkage.repository import persons_of
 
 SOURCE_CATEGORY = {
@@ -80,6 +82,25 @@ class Reader:
                 items=items, lookups=self._lookups,
             )  # fmt: skip
         return self._decided[key]
+
+    def decide_all(
+        self, asked: Iterable[tuple[str, models.Agency | None]], *, person_id: int | None
+    ) -> None:
+        """Take every decision not yet taken among ``asked`` at once (one evaluation of the
+        policies, one write of the audit events): a page that knows what it will show calls
+        this first, then ``decide`` answers from what was decided."""
+        wanted: dict[tuple[int | None, str, int | None], tuple[str, models.Agency | None]] = {}
+        for category, owner in asked:
+            key = (person_id, category, owner.id if owner else None)
+            if key not in self._decided:
+                wanted[key] = (category, owner)
+        if not wanted:
+            return
+        decided = decide_many_for(
+            self.session, self.subject, person_id, list(wanted.values()), self.purpose,
+            lookups=self._lookups,
+        )  # fmt: skip
+        self._decided.update(zip(wanted, decided, strict=True))
 
     def record(self, record: models.PersonRecord, person_id: int | None) -> Decision:
         """May the user read this person record (its category, held by its source's agency)?"""

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.access import grounds as ground_rules
 from corespond.access import repository
-from corespond.access.decisions import Decision, Fact, Subject, decide
+from corespond.access.decisions import Decision, Fact, Subject, decide_many
 from corespond.access.roles import Purpose, Role
-from corespond.audit.chain import record
+from corespond.audit.chain import Entry, record, record_many
 from corespond.linkage.repository import AUTHORED_SOURCE
 from corespond.models.base import utcnow
 
@@ -60,9 +60,27 @@ def decide_for(
     the store's answers (the person's consents, agreements between two agencies, emergency
     access) for the other decisions of the same request (``access.reads.Reader`` passes one).
     """
+    return decide_many_for(
+        session, subject, person_id, [(category, owner)], purpose, today=today, items=items,
+        lookups=lookups,
+    )[0]  # fmt: skip
+
+
+def decide_many_for(
+    session: Session,
+    subject: Subject,
+    person_id: int | None,
+    asked: list[tuple[str, models.Agency | None]],
+    purpose: Purpose,
+    *,
+    today: date | None = None,
+    items: dict[str, object] | None = None,
+    lookups: dict[tuple[object, ...], object] | None = None,
+) -> list[Decision]:
+    """``decide_for`` for several (category, owner) of one person at once: one evaluation of
+    the policies and one write of their audit events."""
     today = today or utcnow().date()
     now = utcnow()
-    owner_id = owner.id if owner else None
     known = lookups if lookups is not None else {}
 
     def ask(key: tuple[object, ...], lookup: Callable[[], object]) -> Any:
@@ -70,43 +88,56 @@ def decide_for(
             known[key] = lookup()
         return known[key]
 
-    found = ground_rules.find(
-        purpose=purpose,
-        agency_id=subject.agency_id,
-        category=category,
-        consents=ask(("consents", person_id), lambda: repository.consents_of_person(
-            session, person_id) if person_id else []),
-        agreement_id=ask(("agreement", subject.agency_id, owner_id), lambda: (
-            repository.agreement_between(session, subject.agency_id, owner_id, today))),
-        dispatch_agreement_id=ask(("dispatch", owner_id, subject.agency_id), lambda: (
-            repository.dispatch_agreement(session, owner_id, subject.agency_id, today))),
-        today=today,
-        break_glass_id=ask(("break_glass", subject.user_id, person_id), lambda: (
-            repository.emergency_access(session, subject.user_id, person_id, "break_glass", now)
-            if person_id else None)),
-        serious_threat_id=ask(("serious_threat", subject.user_id, person_id), lambda: (
-            repository.emergency_access(session, subject.user_id, person_id, "serious_threat",
-                                        now) if person_id else None)),
-    )  # fmt: skip
-    fact = Fact(
-        category=category,
-        owner_agency_id=owner_id,
-        owner_name=owner.name if owner else "an unknown agency",
-        owner_kind=owner.kind if owner else "unknown",
-        owner_criminal_justice=bool(owner.criminal_justice) if owner else False,
-    )
-    decision = decide(subject, fact, found)
-    detail: dict[str, object] = {"owner": owner_id, "policies": list(decision.policies)}
-    if items:
-        detail["items"] = items
-    record(
-        session, action="access.decision", actor=f"user:{subject.user_id}",
-        agency_id=subject.agency_id, outcome="allow" if decision.allowed else "deny",
-        person_id=person_id, categories=[category], purpose=purpose.value,
-        legal_basis=_basis(decision, found), recipient_agency_id=subject.agency_id,
-        detail=detail,
-    )  # fmt: skip
-    return decision
+    def grounds(category: str, owner_id: int | None) -> ground_rules.Grounds:
+        return ground_rules.find(
+            purpose=purpose,
+            agency_id=subject.agency_id,
+            category=category,
+            consents=ask(("consents", person_id), lambda: repository.consents_of_person(
+                session, person_id) if person_id else []),
+            agreement_id=ask(("agreement", subject.agency_id, owner_id), lambda: (
+                repository.agreement_between(session, subject.agency_id, owner_id, today))),
+            dispatch_agreement_id=ask(("dispatch", owner_id, subject.agency_id), lambda: (
+                repository.dispatch_agreement(session, owner_id, subject.agency_id, today))),
+            today=today,
+            break_glass_id=ask(("break_glass", subject.user_id, person_id), lambda: (
+                repository.emergency_access(session, subject.user_id, person_id, "break_glass",
+                                            now) if person_id else None)),
+            serious_threat_id=ask(("serious_threat", subject.user_id, person_id), lambda: (
+                repository.emergency_access(session, subject.user_id, person_id,
+                                            "serious_threat", now) if person_id else None)),
+        )  # fmt: skip
+
+    facts = [
+        (
+            Fact(
+                category=category,
+                owner_agency_id=owner.id if owner else None,
+                owner_name=owner.name if owner else "an unknown agency",
+                owner_kind=owner.kind if owner else "unknown",
+                owner_criminal_justice=bool(owner.criminal_justice) if owner else False,
+            ),
+            grounds(category, owner.id if owner else None),
+        )
+        for category, owner in asked
+    ]
+    decided = decide_many(subject, facts)
+    entries = []
+    for decision, (fact, found) in zip(decided, facts, strict=True):
+        detail: dict[str, object] = {
+            "owner": fact.owner_agency_id, "policies": list(decision.policies)
+        }  # fmt: skip
+        if items:
+            detail["items"] = items
+        entries.append(Entry(
+            action="access.decision", actor=f"user:{subject.user_id}",
+            agency_id=subject.agency_id, outcome="allow" if decision.allowed else "deny",
+            person_id=person_id, categories=(fact.category,), purpose=purpose.value,
+            legal_basis=_basis(decision, found), recipient_agency_id=subject.agency_id,
+            detail=detail,
+        ))  # fmt: skip
+    record_many(session, entries)
+    return decided
 
 
 def _basis(decision: Decision, found: ground_rules.Grounds) -> str | None:

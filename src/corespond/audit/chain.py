@@ -47,33 +47,66 @@ def record(
 ) -> AuditEvent:
     """Append an event in ``session``'s transaction: it commits, or rolls back, with the work
     it records. Use a writing session (``unit_of_work``)."""
+    return record_many(session, [Entry(
+        action=action, actor=actor, outcome=outcome, agency_id=agency_id, person_id=person_id,
+        categories=tuple(categories), purpose=purpose, legal_basis=legal_basis,
+        recipient_agency_id=recipient_agency_id, detail=detail,
+    )])[0]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event to append (``record``'s arguments)."""
+
+    action: str
+    actor: str = "system"
+    outcome: str = "success"
+    agency_id: int | None = None
+    person_id: int | None = None
+    categories: tuple[str, ...] = ()
+    purpose: str | None = None
+    legal_basis: str | None = None
+    recipient_agency_id: int | None = None
+    detail: dict[str, Any] | None = None
+
+
+def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
+    """Append events in order, in one write (a page's access decisions)."""
+    if not entries:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
-    event = AuditEvent(
-        seq=(head.seq + 1) if head else 1,
-        at=utcnow(),
-        actor=actor,
-        agency_id=agency_id,
-        action=action,
-        outcome=outcome,
-        person_id=person_id,
-        categories=",".join(sorted(set(categories))) or None,
-        purpose=purpose,
-        legal_basis=legal_basis,
-        recipient_agency_id=recipient_agency_id,
-        detail=json.dumps(detail, sort_keys=True, separators=(",", ":")) if detail else None,
-        prev_hash=head.hash if head else GENESIS,
-    )
-    event.hash = event_hash(event)
-    session.add(event)
+    seq, previous = (head.seq, head.hash) if head else (0, GENESIS)
+    events = []
+    for entry in entries:
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            at=utcnow(),
+            actor=entry.actor,
+            agency_id=entry.agency_id,
+            action=entry.action,
+            outcome=entry.outcome,
+            person_id=entry.person_id,
+            categories=",".join(sorted(set(entry.categories))) or None,
+            purpose=entry.purpose,
+            legal_basis=entry.legal_basis,
+            recipient_agency_id=entry.recipient_agency_id,
+            detail=json.dumps(entry.detail, sort_keys=True, separators=(",", ":"))
+            if entry.detail else None,
+            prev_hash=previous,
+        )  # fmt: skip
+        event.hash = previous = event_hash(event)
+        events.append(event)
+    session.add_all(events)
     session.flush()
     every = get_settings().audit_checkpoint_every
-    if every and event.seq % every == 0:
-        checkpoint(session)
-    return event
+    if every and (events[0].seq - 1) // every != events[-1].seq // every:
+        checkpoint(session)  # the batch reached a multiple of ``every``: sign the head
+    return events
 
 
 def event_hash(event: AuditEvent) -> str:

@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.access.facts import person_of_record
 from corespond.access.roles import Role
 from corespond.access.service import authored_record
 from corespond.audit.chain import record
@@ -222,12 +223,7 @@ def _get(
 
 
 def _person_of(session: Session, row: models.Caution | models.ResponsePlan) -> int | None:
-    link = session.scalar(
-        models.PersonLink.__table__.select()
-        .with_only_columns(models.PersonLink.person_id)
-        .where(models.PersonLink.person_record_id == row.person_record_id)
-    )
-    return link
+    return person_of_record(session, row.person_record_id)
 
 
 def _audit(

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import RedirectResponse
 
 from corespond import models
+from corespond.access import facts
 from corespond.access.reads import Reader
 from corespond.db.engine import unit_of_work
 from corespond.people import authoring, profile, referrals, search, worklists
-from corespond.people import repository as people_repository
 from corespond.people.schemas import (
     PROBLEMS,
     CareTeamRead,
@@ -140,7 +140,7 @@ def read_timeline(
     """Every touchpoint across agencies you may see, newest first, filterable by agency, kind
     and date; restricted items grouped by agency and category, with the reasons."""
     with unit_of_work() as session:
-        if people_repository.person_exists(session, person_id) is None:
+        if facts.person_exists(session, person_id) is None:
             raise HTTPException(404, f"person {person_id} does not exist")
         reader = Reader(session, user_id=principal.user_id, purpose=purpose)
         items, restricted = profile.timeline(
@@ -357,7 +357,7 @@ def _work_item(row: models.Caution | models.ResponsePlan, person: int | None) ->
 
 
 def _exists(session: object, person_id: int) -> None:
-    if people_repository.person_exists(session, person_id) is None:  # type: ignore[arg-type]
+    if facts.person_exists(session, person_id) is None:  # type: ignore[arg-type]
         raise HTTPException(404, f"person {person_id} does not exist")
 
 

@@ -29,14 +29,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.access import facts
 from corespond.access.decisions import Decision
+from corespond.access.facts import PERMANENT_DESTINATIONS, PersonLink, PersonRecord, Touch
 from corespond.access.reads import Reader
 from corespond.access.roles import Role
 from corespond.config import get_settings
 from corespond.linkage.repository import AUTHORED_SOURCE
 from corespond.models.base import utcnow
 from corespond.people import repository
-from corespond.people.repository import PERMANENT_DESTINATIONS, Touch
 
 PART2 = "substance_use_part2"
 PARTY = Decision(True, ("referral-party",), ("your agency sent or received this referral",))
@@ -124,8 +125,8 @@ class Situation:
 
 @dataclass(frozen=True)
 class LinkedRecord:
-    record: models.PersonRecord
-    link: models.PersonLink
+    record: PersonRecord
+    link: PersonLink
     source: str
     agency: str
     decision: Decision
@@ -172,7 +173,30 @@ def view(
     names = {agency_id: agency.name for agency_id, agency in agencies.items()}
     sources = repository.source_names(session)
     holder, decide = deciders(reader, person_id, agencies)
-    linked = repository.records_of(session, person_id)
+    linked = facts.records_of(session, person_id)
+    record_ids = [record.id for record, _ in linked]
+    touches = facts.touches(session, facts.person_records(person_id))
+    caution_rows = repository.cautions_of(session, record_ids)
+    plan_rows = repository.plans_of(session, record_ids)
+    referral_rows = repository.referrals_of(session, record_ids)
+    contacts = repository.care_team_contacts_of(session, record_ids)
+    written: list[models.Caution | models.ResponsePlan] = [*caution_rows, *plan_rows]
+    mine = reader.subject.agency_id
+    # Every decision the page will take, taken at once (one evaluation, one audit write).
+    reader.decide_all(
+        [(record.data_category, reader.holder(record.source_system_id).agency)
+         for record, _ in linked
+         if sources.get(record.source_system_id) != AUTHORED_SOURCE]
+        + [(touch.category, holder(touch.source_system_id, touch.agency_id))
+           for touch in touches if not _party(touch, mine)]
+        + [(row.data_category, holder(row.source_system_id, row.agency_id))
+           for row in written if row.status == "approved" and not _expired(row, today)]
+        + [(row.data_category, holder(row.source_system_id, row.from_agency_id))
+           for row in referral_rows if mine not in {row.to_agency_id, row.from_agency_id}]
+        + [(contact.data_category, holder(contact.source_system_id, contact.agency_id))
+           for contact in contacts],
+        person_id=person_id,
+    )  # fmt: skip
     records = []
     for record, link in linked:
         owner = reader.holder(record.source_system_id).agency
@@ -184,21 +208,16 @@ def view(
             records.append(LinkedRecord(
                 record, link, source, owner.name if owner else "no agency named", decision
             ))  # fmt: skip
-    record_ids = [record.id for record, _ in linked]
-    items, restricted = decided_items(
-        repository.touches(session, record_ids), holder, decide, reader.subject.agency_id
-    )
+    items, restricted = decided_items(touches, holder, decide, mine)
     cautions, caution_drafts = _authored(
-        session, repository.cautions_of(session, record_ids), holder, decide, reader, names, today
+        session, caution_rows, holder, decide, reader, names, today
     )
     cautions.sort(key=lambda entry: (entry.row.severity_rank, -_stamp(entry.row)))  # type: ignore[union-attr]
-    plans, plan_drafts = _authored(
-        session, repository.plans_of(session, record_ids), holder, decide, reader, names, today
-    )
+    plans, plan_drafts = _authored(session, plan_rows, holder, decide, reader, names, today)
     referrals = [
         (row, names.get(row.from_agency_id or 0, "—"),
          names.get(row.to_agency_id or 0, row.to_program_key or "—"))
-        for row in repository.referrals_of(session, record_ids)
+        for row in referral_rows
         if may_see_referral(row, reader, holder, decide)
     ]  # fmt: skip
     return PersonView(
@@ -207,7 +226,7 @@ def view(
         cautions=cautions,
         plans=_latest_per_agency(plans),
         drafts=caution_drafts + plan_drafts,
-        care_team=care_team(session, record_ids, items, holder, decide, as_of),
+        care_team=care_team(contacts, items, holder, decide, as_of),
         situation=situation(items, [row for row, _, _ in referrals], as_of, today),
         items=items,
         restricted=restricted,
@@ -248,10 +267,14 @@ def timeline(
 ) -> tuple[list[Item], list[Restricted]]:
     """The person's touchpoints the reader may see, newest first, and the restricted groups."""
     holder, decide = deciders(reader, person_id, repository.agencies(session))
-    record_ids = repository.record_ids_of(session, person_id)
-    items, restricted = decided_items(
-        repository.touches(session, record_ids), holder, decide, reader.subject.agency_id
-    )
+    touches = facts.touches(session, facts.person_records(person_id))
+    mine = reader.subject.agency_id
+    reader.decide_all(
+        [(touch.category, holder(touch.source_system_id, touch.agency_id))
+         for touch in touches if not _party(touch, mine)],
+        person_id=person_id,
+    )  # fmt: skip
+    items, restricted = decided_items(touches, holder, decide, mine)
     if flt is not None:
         items = [item for item in items if flt.keeps(item)]
         restricted = [entry for entry in restricted if flt.keeps_restricted(entry)]
@@ -307,6 +330,13 @@ def decided_items(
     ]  # fmt: skip
     restricted.sort(key=lambda entry: entry.last, reverse=True)
     return items, restricted
+
+
+def _party(touch: Touch, mine: int | None) -> bool:
+    """A referral the reader's agency sent or was sent."""
+    return mine is not None and touch.kind == "referral" and mine in {
+        touch.agency_id, touch.to_agency_id
+    }  # fmt: skip
 
 
 def may_see_referral(row: models.Referral, reader: Reader, holder: Holder, decide: Decide) -> bool:
@@ -376,8 +406,7 @@ def _stamp_of(entry: Authored) -> float:
 
 
 def care_team(
-    session: Session,
-    record_ids: list[int],
+    contacts: list[models.CareTeamContact],
     items: list[Item],
     holder: Holder,
     decide: Decide,
@@ -401,7 +430,7 @@ def care_team(
         if reach and not member.reach.startswith(("tel", "mailto")):
             member.reach = reach
 
-    for contact in repository.care_team_contacts_of(session, record_ids):
+    for contact in contacts:
         owner = holder(contact.source_system_id, contact.agency_id)
         if not decide(contact.data_category, owner).allowed:
             continue
@@ -486,7 +515,7 @@ def _identity(
 ) -> Identity:
     found = Identity(show_dob=bool(reader.subject.roles & DOB_ROLES))
     visible = [entry.record for entry in records if entry.decision.allowed]
-    aliases = repository.aliases_of(session, [record.id for record in visible])
+    aliases = facts.aliases_of(session, [record.id for record in visible])
     dobs: dict[date, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
     for record in visible:

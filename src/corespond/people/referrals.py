@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.access.facts import person_of_record
 from corespond.access.roles import Role
 from corespond.access.service import authored_record
 from corespond.audit.chain import record
@@ -132,11 +133,7 @@ def advance(
         referral.completed_on = referral.outcome_on = today
     else:
         referral.due_on, referral.outcome_on = None, today
-    person_id = session.scalar(
-        select(models.PersonLink.person_id).where(
-            models.PersonLink.person_record_id == referral.person_record_id
-        )
-    )
+    person_id = person_of_record(session, referral.person_record_id)
     record(
         session, action=f"referral.{status}", actor=f"user:{by.id}", agency_id=by.agency_id,
         person_id=person_id, categories=[CATEGORY],

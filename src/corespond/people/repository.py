@@ -1,321 +1,24 @@
-"""People's queries: a person's records and every touchpoint on them, as plain rows.
+"""People's own tables: cautions, response plans, referrals and care-team contacts (written by
+``people.authoring`` and ``people.referrals``), and the names a page shows beside them.
 
-Nothing here decides who may see what: ``people.profile`` asks ``access`` about each row's
-category and holder before any of it is shown. Rows carry what that decision needs: the source
-system that sent them (its agency holds them) or, for what corespond's users wrote, the
-authoring agency; and their data category.
+Every other person fact is read through ``access.facts`` and shown under a reader's decisions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from typing import Any
+from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corespond import models
-
-CHUNK = 900
-"""Ids per IN list (SQLite allows 999 bound parameters in older builds)."""
-
-
-@dataclass(frozen=True)
-class Touch:
-    """One touchpoint on a person's timeline."""
-
-    kind: str
-    """``call``, ``unit_response``, ``ems_run``, ``er_visit``, ``hospital_stay``, ``arrest``,
-    ``citation``, ``use_of_force``, ``involuntary_hold``, ``shelter_stay``, ``enrollment``,
-    ``program_exit``,
-    ``outreach``, ``service``, ``treatment``, ``referral`` or ``note``."""
-    at: datetime
-    source_system_id: int
-    category: str
-    title: str
-    detail: str
-    ref: str
-    """``table:id``: where the row is, for the API and the audit."""
-    agency_id: int | None = None
-    """The agency that wrote it in corespond (None: held by its source system's agency)."""
-    staff: str | None = None
-    """Who met the person, when the source names them (a clinician, a unit's call sign)."""
-    to_agency_id: int | None = None
-    """For a referral: the agency it was sent to (which may see it, being its recipient)."""
-    record_id: int = 0
-    """The person record it hangs on."""
-    all_day: bool = False
-    """The source gave a day, not a time (a service date): shown as that day, not converted."""
-
-
-def record_ids_of(session: Session, person_id: int) -> list[int]:
-    link = models.PersonLink
-    return list(
-        session.scalars(
-            select(link.person_record_id)
-            .where(link.person_id == person_id)
-            .order_by(link.person_record_id)
-        )
-    )
-
-
-def records_of(
-    session: Session, person_id: int
-) -> list[tuple[models.PersonRecord, models.PersonLink]]:
-    """The person's records with their links (how each was put in the person), oldest first."""
-    link, record = models.PersonLink, models.PersonRecord
-    rows = session.execute(
-        select(record, link)
-        .join(link, link.person_record_id == record.id)
-        .where(link.person_id == person_id)
-        .order_by(record.id)
-    ).all()
-    return [(row[0], row[1]) for row in rows]
-
-
-def aliases_of(session: Session, record_ids: list[int]) -> dict[int, list[models.PersonAlias]]:
-    alias = models.PersonAlias
-    found: dict[int, list[models.PersonAlias]] = {}
-    for chunk in _chunks(record_ids):
-        for row in session.scalars(select(alias).where(alias.person_record_id.in_(chunk))):
-            found.setdefault(row.person_record_id, []).append(row)
-    return found
-
-
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
-
-
-def _rows(session: Session, query: Any, column: Any, ids: list[int]) -> Iterator[Any]:
-    for chunk in _chunks(ids):
-        yield from session.execute(query.where(column.in_(chunk))).all()
-
-
-def _plain(model: type[models.Base], *more: Any) -> Any:
-    """A select of the model's columns as plain rows (no ORM objects to build: a frequent
-    utilizer has hundreds of rows per table), plus ``more`` columns."""
-    return select(*model.__table__.columns, *more)
-
-
-def _day(value: date) -> datetime:
-    return datetime.combine(value, time())
-
-
-def _words(*parts: object) -> str:
-    """The parts that say something, joined (``cond and text`` parts drop out when false)."""
-    return " · ".join(str(part) for part in parts if part is not None and part not in ("", False))
-
-
-def touches(session: Session, record_ids: list[int]) -> list[Touch]:
-    """Every touchpoint on these records, newest first."""
-    found: list[Touch] = []
-    found += _calls(session, record_ids)
-    found += _health(session, record_ids)
-    found += _justice(session, record_ids)
-    found += _housing(session, record_ids)
-    found += _casework(session, record_ids)
-    found.sort(key=lambda touch: (touch.at, touch.ref), reverse=True)
-    return found
-
-
-CARE_RESPONDERS = frozenset({"care_team", "co_responder"})
-"""Units whose arrival is a touchpoint of its own (a care team met the person); other units
-are listed on their call."""
-
-
-def _calls(session: Session, ids: list[int]) -> list[Touch]:
-    call, named, unit = models.CallForService, models.CallPerson, models.UnitResponse
-    calls: dict[int, tuple[Any, str, int]] = {}
-    query = _plain(call, named.role, named.person_record_id.label("named_record")).join(
-        named, named.call_id == call.id
-    )
-    for row in _rows(session, query, named.person_record_id, ids):
-        if (row.received_at or row.queued_at) is not None:
-            calls.setdefault(row.id, (row, row.role, row.named_record))
-    found: list[Touch] = []
-    units: dict[int, list[str]] = {}
-    for row in _rows(session, _plain(unit), unit.call_id, list(calls)):
-        kind = row.responder_type.replace("_", " ")
-        units.setdefault(row.call_id or 0, []).append(f"{row.call_sign} ({kind})")
-        at = row.at_scene_at or row.dispatched_at
-        if at is None or row.responder_type not in CARE_RESPONDERS:
-            continue
-        event, _, record_id = calls[row.call_id or 0]
-        found.append(Touch(
-            "unit_response", at, row.source_system_id, row.data_category,
-            f"{kind.capitalize()} unit {row.call_sign}",
-            _words(f"call {event.source_key}",
-                   "on scene" if row.at_scene_at else "dispatched, no arrival recorded"),
-            f"unit_response:{row.id}", staff=row.call_sign, record_id=record_id,
-        ))  # fmt: skip
-    for event, role, record_id in calls.values():
-        kind = event.final_call_type or event.initial_call_type or "call"
-        sent = units.get(event.id)
-        found.append(Touch(
-            "call", event.received_at or event.queued_at, event.source_system_id,  # type: ignore[arg-type]
-            event.data_category, f"Call {event.source_key}: {kind}",
-            _words(f"priority {event.priority}" if event.priority else None, event.call_source,
-                   f"as {role}", event.disposition,
-                   sent and f"units {', '.join(sorted(sent))}"),
-            f"call_for_service:{event.id}", record_id=record_id,
-        ))  # fmt: skip
-    return found
-
-
-def _health(session: Session, ids: list[int]) -> list[Touch]:
-    found: list[Touch] = []
-    ems = models.EmsRun
-    for row in _rows(session, _plain(ems), ems.person_record_id, ids):
-        at = row.psap_call_at or row.dispatched_at or row.at_scene_at
-        if at is None:
-            continue
-        found.append(Touch(
-            "ems_run", at, row.source_system_id, row.data_category,
-            f"EMS run: {row.primary_impression or 'impression not recorded'}",
-            _words(f"unit {row.unit_call_sign}" if row.unit_call_sign else None,
-                   f"transported to {row.destination_name}" if row.transported
-                   else "not transported" if row.transported is False else None),
-            f"ems_run:{row.id}", record_id=row.person_record_id or 0, staff=row.unit_call_sign,
-        ))  # fmt: skip
-    visit = models.HospitalEncounter
-    for row in _rows(session, _plain(visit), visit.person_record_id, ids):
-        er = row.encounter_kind == "er_visit"
-        found.append(Touch(
-            "er_visit" if er else "hospital_stay", row.started_at, row.source_system_id,
-            row.data_category,
-            f"{'ER visit' if er else 'Hospital stay'}: {row.reason or 'reason not recorded'}",
-            _words(row.facility,
-                   row.discharge_disposition and f"discharged {row.discharge_disposition}"),
-            f"hospital_encounter:{row.id}", record_id=row.person_record_id,
-        ))  # fmt: skip
-    treatment = models.TreatmentEncounter
-    for row in _rows(session, _plain(treatment), treatment.person_record_id, ids):
-        found.append(Touch(
-            "treatment", row.started_at, row.source_system_id, row.data_category,
-            f"Treatment: {row.encounter_type or row.encounter_class or 'encounter'}",
-            _words(row.reason, row.status, row.provider),
-            f"treatment_encounter:{row.id}", record_id=row.person_record_id, staff=row.provider,
-        ))  # fmt: skip
-    return found
-
-
-def _justice(session: Session, ids: list[int]) -> list[Touch]:
-    found: list[Touch] = []
-    arrest = models.Arrest
-    for row in _rows(session, _plain(arrest), arrest.person_record_id, ids):
-        cited = row.arrest_type == "summoned_cited"
-        found.append(Touch(
-            "citation" if cited else "arrest", row.arrested_at, row.source_system_id,
-            row.data_category,
-            "Citation" if cited else f"Arrest ({row.arrest_type.replace('_', ' ')})",
-            _words(row.offense_code and f"offense {row.offense_code}",
-                   row.armed_with and f"armed with {row.armed_with}"),
-            f"arrest:{row.id}", record_id=row.person_record_id,
-        ))  # fmt: skip
-    force = models.UseOfForce
-    for row in _rows(session, _plain(force), force.person_record_id, ids):
-        found.append(Touch(
-            "use_of_force", row.occurred_at, row.source_system_id, row.data_category,
-            f"Use of force: {row.force_type}",
-            _words("subject injured" if row.subject_injured else None,
-                   "officer injured" if row.officer_injured else None),
-            f"use_of_force:{row.id}", record_id=row.person_record_id, staff=row.officer_id,
-        ))  # fmt: skip
-    hold = models.InvoluntaryHold
-    for row in _rows(session, _plain(hold), hold.person_record_id, ids):
-        found.append(Touch(
-            "involuntary_hold", row.started_at, row.source_system_id, row.data_category,
-            "Involuntary hold", _words(row.authority, row.facility),
-            f"involuntary_hold:{row.id}", record_id=row.person_record_id,
-        ))  # fmt: skip
-    return found
-
-
-def _housing(session: Session, ids: list[int]) -> list[Touch]:
-    found: list[Touch] = []
-    enrollment, program = models.Enrollment, models.Program
-    query = _plain(
-        enrollment, program.name.label("program_name"), program.hmis_project_type
-    ).outerjoin(program, program.id == enrollment.program_id)
-    for row in _rows(session, query, enrollment.person_record_id, ids):
-        name, project_type = row.program_name, row.hmis_project_type
-        found.append(Touch(
-            "shelter_stay" if project_type in SHELTER_PROJECTS else "enrollment",
-            _day(row.entry_date), row.source_system_id, row.data_category,
-            f"Entered {name or row.program_key}",
-            _words(row.move_in_date and f"moved in {row.move_in_date.isoformat()}"),
-            f"enrollment:{row.id}", all_day=True, record_id=row.person_record_id,
-        ))  # fmt: skip
-    leaving = models.EnrollmentExit
-    for row in _rows(session, _plain(leaving), leaving.person_record_id, ids):
-        found.append(Touch(
-            "program_exit", _day(row.exit_date), row.source_system_id, row.data_category,
-            "Left a program",
-            _words(row.destination is not None
-                   and f"destination {destination_words(row.destination)}"),
-            f"enrollment_exit:{row.id}", all_day=True, record_id=row.person_record_id,
-        ))  # fmt: skip
-    service = models.Service
-    for row in _rows(session, _plain(service), service.person_record_id, ids):
-        outreach = row.service_kind == "outreach_contact"
-        found.append(Touch(
-            "outreach" if outreach else "service", _day(row.provided_on), row.source_system_id,
-            row.data_category,
-            "Street outreach contact" if outreach
-            else f"Service: {row.description or row.service_kind.replace('_', ' ')}",
-            _words(row.living_situation is not None and f"living situation {row.living_situation}"),
-            f"service:{row.id}", all_day=True, record_id=row.person_record_id,
-        ))  # fmt: skip
-    return found
-
-
-def _casework(session: Session, ids: list[int]) -> list[Touch]:
-    found: list[Touch] = []
-    referral = models.Referral
-    for row in _rows(session, _plain(referral), referral.person_record_id, ids):
-        found.append(Touch(
-            "referral", _day(row.referred_on), row.source_system_id, row.data_category,
-            f"Referral for {row.referral_type.replace('_', ' ')}: {row.status}",
-            _words(row.to_program_key, row.reason),
-            f"referral:{row.id}", all_day=True, record_id=row.person_record_id,
-            agency_id=row.from_agency_id, to_agency_id=row.to_agency_id,
-        ))  # fmt: skip
-    note = models.CaseNote
-    for row in _rows(session, _plain(note), note.person_record_id, ids):
-        found.append(Touch(
-            "note", row.written_at, row.source_system_id, row.data_category,
-            f"Note{f' by {row.author}' if row.author else ''}", row.text,
-            f"case_note:{row.id}", record_id=row.person_record_id, staff=row.author,
-        ))  # fmt: skip
-    return found
-
-
-SHELTER_PROJECTS = frozenset({0, 1})
-"""HMIS project types of emergency shelter (entry/exit and night-by-night)."""
-PERMANENT_DESTINATIONS = frozenset({410, 411, 421, 422, 423, 426, 435})
-"""HMIS FY2024 3.12.1 permanent destinations (rental or owned housing, with or without a
-subsidy; staying or living with family or friends, permanent tenure)."""
-
-
-def destination_words(code: int) -> str:
-    if code in PERMANENT_DESTINATIONS:
-        return f"{code} (permanent housing)"
-    if 100 <= code < 200:
-        return f"{code} (homeless situation)"
-    if 200 <= code < 300:
-        return f"{code} (institutional situation)"
-    if 300 <= code < 400:
-        return f"{code} (temporary housing)"
-    return str(code)
+from corespond.access.facts import chunks
 
 
 def cautions_of(session: Session, record_ids: list[int]) -> list[models.Caution]:
     caution = models.Caution
     found: list[models.Caution] = []
-    for chunk in _chunks(record_ids):
+    for chunk in chunks(record_ids):
         found += session.scalars(select(caution).where(caution.person_record_id.in_(chunk)))
     return found
 
@@ -323,7 +26,7 @@ def cautions_of(session: Session, record_ids: list[int]) -> list[models.Caution]
 def plans_of(session: Session, record_ids: list[int]) -> list[models.ResponsePlan]:
     plan = models.ResponsePlan
     found: list[models.ResponsePlan] = []
-    for chunk in _chunks(record_ids):
+    for chunk in chunks(record_ids):
         found += session.scalars(select(plan).where(plan.person_record_id.in_(chunk)))
     return found
 
@@ -331,7 +34,7 @@ def plans_of(session: Session, record_ids: list[int]) -> list[models.ResponsePla
 def referrals_of(session: Session, record_ids: list[int]) -> list[models.Referral]:
     referral = models.Referral
     found: list[models.Referral] = []
-    for chunk in _chunks(record_ids):
+    for chunk in chunks(record_ids):
         found += session.scalars(select(referral).where(referral.person_record_id.in_(chunk)))
     return sorted(found, key=lambda row: (row.referred_on, row.id), reverse=True)
 
@@ -339,7 +42,7 @@ def referrals_of(session: Session, record_ids: list[int]) -> list[models.Referra
 def care_team_contacts_of(session: Session, record_ids: list[int]) -> list[models.CareTeamContact]:
     contact = models.CareTeamContact
     found: list[models.CareTeamContact] = []
-    for chunk in _chunks(record_ids):
+    for chunk in chunks(record_ids):
         found += session.scalars(select(contact).where(contact.person_record_id.in_(chunk)))
     return found
 
@@ -354,33 +57,13 @@ def user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     )
 
 
-def source_names(session: Session) -> dict[int, str]:
-    system = models.SourceSystem
-    return dict(session.execute(select(system.id, system.name)).all())
-
-
 def agencies(session: Session) -> dict[int, models.Agency]:
     return {row.id: row for row in session.scalars(select(models.Agency))}
 
 
-def person_exists(session: Session, person_id: int) -> int | None:
-    """The person's current id: itself, or the person it was merged into (None: no such person)."""
-    seen: set[int] = set()
-    current: int | None = person_id
-    while current is not None and current not in seen:
-        seen.add(current)
-        person = session.get(models.Person, current)
-        if person is None:
-            return None
-        if person.status != "merged" or person.merged_into_id is None:
-            return person.id
-        current = person.merged_into_id
-    return None
-
-
-def count_links(session: Session, person_id: int) -> int:
-    link = models.PersonLink
-    return session.scalar(select(func.count()).where(link.person_id == person_id)) or 0
+def source_names(session: Session) -> dict[int, str]:
+    system = models.SourceSystem
+    return dict(session.execute(select(system.id, system.name)).all())
 
 
 def programs(session: Session) -> list[tuple[int, str, int | None]]:

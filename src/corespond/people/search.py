@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import jellyfish
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from corespond import models
+from corespond.access import facts
+from corespond.access.facts import PersonRecord
 from corespond.access.reads import Reader
-from corespond.linkage.features import Identity, features, nickname_forms, normal_name
+from corespond.linkage.features import Features, Identity, features, nickname_forms, normal_name
 from corespond.linkage.online import match_keys
 from corespond.linkage.repository import persons_of
 from corespond.models.base import utcnow
@@ -101,13 +101,13 @@ def search(
     wanted = features(Identity(
         record_id=0, first_name=first, last_name=last, dob=query.dob, phone=query.phone or None,
     ))  # fmt: skip
-    candidates = _candidates(session, query, wanted, first, last)
+    candidates = _candidates(session, query, wanted, last)
     if not candidates:
         return Results([], 0, False)
-    records = _load(session, list(candidates))
-    aliases = _aliases(session, list(records))
+    records = facts.records_by_id(session, list(candidates))
+    aliases = facts.alias_names(session, list(records))
     persons = persons_of(session, list(records))
-    scored: dict[int, list[tuple[float, models.PersonRecord, list[str]]]] = defaultdict(list)
+    scored: dict[int, list[tuple[float, PersonRecord, list[str]]]] = defaultdict(list)
     for record_id, record in records.items():
         person = persons.get(record_id)
         if person is None:
@@ -153,88 +153,23 @@ def search(
 
 
 def _candidates(
-    session: Session, query: Query, wanted: object, first: str | None, last: str | None
+    session: Session, query: Query, wanted: Features, last: str | None
 ) -> dict[int, set[str]]:
     """Record id → how it was found."""
-    found: dict[int, set[str]] = defaultdict(set)
-    key = models.PersonMatchKey
-    keys = [k for k in match_keys(wanted) if not k.startswith(("ssn:", "addr:"))]  # type: ignore[arg-type]
-    if keys:
-        for record_id, text in session.execute(
-            select(key.person_record_id, key.key).where(key.key.in_(keys)).limit(CANDIDATES)
-        ):
-            found[record_id].add(text.split(":", 1)[0])
-    record, alias = models.PersonRecord, models.PersonAlias
+    keys = [k for k in match_keys(wanted) if not k.startswith(("ssn:", "addr:"))]
     last_norm = normal_name(last)
-    if last_norm:
-        spellings = {last.strip(), last.strip().upper(), last.strip().title(), last_norm}  # type: ignore[union-attr]
-        for (record_id,) in session.execute(
-            select(record.id).where(record.last_name.in_(spellings)).limit(CANDIDATES)
-        ):
-            found[record_id].add("name")
-        for (record_id,) in session.execute(
-            select(alias.person_record_id).where(alias.last_name.in_(spellings)).limit(CANDIDATES)
-        ):
-            found[record_id].add("alias")
-    if query.dob:
-        for (record_id,) in session.execute(
-            select(record.id).where(record.dob == query.dob).limit(CANDIDATES)
-        ):
-            found[record_id].add("dob")
-    if query.address.strip():
-        street = query.address.strip().lower()
-        for (record_id,) in session.execute(
-            select(record.id)
-            .where(func.lower(record.street).like(f"{_like(street)}%", escape="\\"))
-            .limit(CANDIDATES)
-        ):  # fmt: skip
-            found[record_id].add("address")
-    if query.record.strip():
-        number = query.record.strip()
-        named = models.CallPerson
-        call = models.CallForService
-        for (record_id,) in session.execute(
-            select(record.id).where(record.source_key == number).limit(CANDIDATES)
-        ):
-            found[record_id].add("record")
-        for (record_id,) in session.execute(
-            select(named.person_record_id)
-            .join(call, call.id == named.call_id)
-            .where(or_(call.source_key == number, named.call_key == number))
-            .limit(CANDIDATES)
-        ):
-            found[record_id].add("call")
-    return found
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _load(session: Session, ids: list[int]) -> dict[int, models.PersonRecord]:
-    record = models.PersonRecord
-    found: dict[int, models.PersonRecord] = {}
-    for start in range(0, len(ids), 900):
-        for row in session.scalars(select(record).where(record.id.in_(ids[start : start + 900]))):
-            found[row.id] = row
-    return found
-
-
-def _aliases(session: Session, ids: list[int]) -> dict[int, list[tuple[str | None, str | None]]]:
-    alias = models.PersonAlias
-    found: dict[int, list[tuple[str | None, str | None]]] = defaultdict(list)
-    for start in range(0, len(ids), 900):
-        for record_id, first, last in session.execute(
-            select(alias.person_record_id, alias.first_name, alias.last_name).where(
-                alias.person_record_id.in_(ids[start : start + 900])
-            )
-        ):
-            found[record_id].append((first, last))
-    return found
+    spellings = (
+        sorted({last.strip(), last.strip().upper(), last.strip().title(), last_norm})
+        if last and last_norm else []
+    )  # fmt: skip
+    return facts.search_candidates(
+        session, keys=keys, last_names=spellings, dob=query.dob,
+        street=query.address.strip().lower(), number=query.record.strip(), limit=CANDIDATES,
+    )  # fmt: skip
 
 
 def _score(
-    record: models.PersonRecord, aliases: list[tuple[str | None, str | None]], query: Query,
+    record: PersonRecord, aliases: list[tuple[str | None, str | None]], query: Query,
     first: str | None, last: str | None, how: set[str],
 ) -> tuple[float, list[str]]:  # fmt: skip
     """How well the record agrees with what was asked: 0 when it contradicts it."""
@@ -293,7 +228,7 @@ def _swapped(a: date, b: date) -> bool:
     return a.year == b.year and a.month == b.day and a.day == b.month
 
 
-def _name(record: models.PersonRecord) -> str:
+def _name(record: PersonRecord) -> str:
     return " ".join(p for p in (record.first_name, record.middle_name, record.last_name) if p)
 
 

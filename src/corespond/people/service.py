@@ -6,7 +6,7 @@ from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
 from corespond import models
-from corespond.people import repository
+from corespond.access import facts
 
 PART2_NOTICE = (
     "Records protected by 42 CFR Part 2 (substance-use treatment) are shown only to those a "
@@ -24,7 +24,7 @@ def acting_user(session: Session, user_id: int) -> models.User:
 
 def current_person(session: Session, person_id: int) -> int:
     """The person's id now (a merged person's survivor), or 404."""
-    current = repository.person_exists(session, person_id)
+    current = facts.person_exists(session, person_id)
     if current is None:
         raise HTTPException(404, f"person {person_id} does not exist")
     return current

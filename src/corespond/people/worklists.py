@@ -21,6 +21,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.access import facts
+from corespond.access.facts import Consent
 from corespond.access.reads import Reader
 from corespond.config import get_settings
 from corespond.linkage.repository import persons_of
@@ -54,7 +56,7 @@ class Worklist:
     incoming: list[tuple[models.Referral, int | None, bool]] = field(default_factory=list)
     """(referral, person id, overdue)."""
     outgoing_overdue: list[tuple[models.Referral, int | None]] = field(default_factory=list)
-    expiring_consents: list[tuple[models.Consent, int | None]] = field(default_factory=list)
+    expiring_consents: list[tuple[Consent, int]] = field(default_factory=list)
     due_for_review: list[tuple[models.Caution | models.ResponsePlan, int | None]] = field(
         default_factory=list
     )
@@ -129,22 +131,9 @@ def _caseload(
     session: Session, agency_id: int, own_systems: set[int], today: date
 ) -> dict[int, list[int]]:
     """Person id → all their record ids, for people the agency served lately."""
-    record = models.PersonRecord
-    own = list(session.scalars(
-        select(record.id).where(record.source_system_id.in_(own_systems))
-    )) if own_systems else []  # fmt: skip
+    own = facts.records_from(session, own_systems)
     people = set(persons_of(session, own + _record_ids(session, agency_id, today)).values())
-    link = models.PersonLink
-    found: dict[int, list[int]] = defaultdict(list)
-    ids = sorted(people)
-    for start in range(0, len(ids), 900):
-        for record_id, person_id in session.execute(
-            select(link.person_record_id, link.person_id).where(
-                link.person_id.in_(ids[start : start + 900])
-            )
-        ):
-            found[person_id].append(record_id)
-    return found
+    return facts.records_of_persons(session, people)
 
 
 def _new_contacts(
@@ -153,12 +142,12 @@ def _new_contacts(
 ) -> list[NewContacts]:  # fmt: skip
     agency_id = reader.subject.agency_id
     person_of = {record_id: person for person, ids in caseload.items() for record_id in ids}
-    touches = repository.touches(session, sorted(person_of))
-    by_person: dict[int, list[repository.Touch]] = defaultdict(list)
+    touches = facts.touches(session, sorted(person_of))
+    by_person: dict[int, list[facts.Touch]] = defaultdict(list)
     for touch in touches:
         by_person[person_of.get(touch.record_id, 0)].append(touch)
     since = datetime.combine(today - timedelta(days=CASELOAD_DAYS), datetime.min.time())
-    pending: list[tuple[datetime, int, datetime, list[repository.Touch]]] = []
+    pending: list[tuple[datetime, int, datetime, list[facts.Touch]]] = []
     for person_id, found in by_person.items():
         own = [t for t in found if _is_own(t, own_systems, agency_id)]
         if not own:
@@ -191,7 +180,7 @@ def _new_contacts(
     return result
 
 
-def _is_own(touch: repository.Touch, own_systems: set[int], agency_id: int | None) -> bool:
+def _is_own(touch: facts.Touch, own_systems: set[int], agency_id: int | None) -> bool:
     if touch.agency_id is not None:
         return touch.agency_id == agency_id
     return touch.source_system_id in own_systems
@@ -199,7 +188,7 @@ def _is_own(touch: repository.Touch, own_systems: set[int], agency_id: int | Non
 
 def _name(session: Session, reader: Reader, person_id: int, record_ids: list[int]) -> str:
     for record_id in record_ids:
-        record = session.get(models.PersonRecord, record_id)
+        record = facts.record(session, record_id)
         if (
             record
             and (record.first_name or record.last_name)
@@ -211,17 +200,6 @@ def _name(session: Session, reader: Reader, person_id: int, record_ids: list[int
 
 def _expiring_consents(
     session: Session, people: set[int], today: date
-) -> list[tuple[models.Consent, int | None]]:
-    consent, link = models.Consent, models.PersonLink
-    rows = session.execute(
-        select(consent, link.person_id)
-        .join(link, link.person_record_id == consent.person_record_id)
-        .where(
-            consent.status == "active",
-            consent.period_end.is_not(None),
-            consent.period_end >= today,
-            consent.period_end <= today + timedelta(days=EXPIRING_DAYS),
-        )
-        .order_by(consent.period_end)
-    ).all()
-    return [(row[0], row[1]) for row in rows if row[1] in people]
+) -> list[tuple[Consent, int]]:
+    ending = facts.consents_ending(session, today, today + timedelta(days=EXPIRING_DAYS))
+    return [(consent, person) for consent, person in ending if person in people]
