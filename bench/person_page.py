@@ -167,7 +167,7 @@ FACT_TABLES = (
     "CallPerson", "EmsRun", "HospitalEncounter", "TreatmentEncounter", "Arrest", "UseOfForce",
     "InvoluntaryHold", "Enrollment", "EnrollmentExit", "Service", "Referral", "CaseNote",
 )  # fmt: skip
-"""The tables whose rows are touchpoints on a person's timeline (``people.repository``)."""
+"""The tables whose rows are touchpoints on a person's timeline (``access.facts``)."""
 
 
 def most_facts(session: Any, limit: int) -> list[tuple[int, int]]:
@@ -195,15 +195,16 @@ def visible_events(session: Any, user_id: int, person_id: int) -> tuple[int, int
     """(events, events the user may see, events withheld) of the person (decisions are taken
     in a session that is rolled back, so the choice writes no audit rows)."""
     from corespond import models
+    from corespond.access import facts
     from corespond.access.reads import Reader
     from corespond.access.roles import purposes_for
     from corespond.access.users import roles_of
-    from corespond.people import profile, repository
+    from corespond.people import profile
 
     purpose = purposes_for(roles_of(session.get(models.User, user_id)))[0]
     reader = Reader(session, user_id=user_id, purpose=purpose)
     items, restricted = profile.timeline(session, reader, person_id)
-    total = len(repository.touches(session, repository.record_ids_of(session, person_id)))
+    total = len(facts.touches(session, facts.person_records(person_id)))
     return total, len(items), sum(group.count for group in restricted)
 
 

@@ -63,18 +63,19 @@ def record_ids_of(session: Session, person_id: int) -> list[int]:
     )
 
 
-def records_of(
-    session: Session, person_id: int
-) -> list[tuple[models.PersonRecord, models.PersonLink]]:
-    """The person's records with their links (how each was put in the person), oldest first."""
+def records_of(session: Session, person_id: int) -> list[tuple[Any, Any]]:
+    """The person's records with how each was put in the person, oldest first: pairs of the same
+    plain row, read as the record (its columns) and as the link (``method``,
+    ``match_probability``, ``explanation``). A frequent utilizer has hundreds of records (one per
+    call a CAD names them on): plain rows, not ORM objects."""
     link, record = models.PersonLink, models.PersonRecord
     rows = session.execute(
-        select(record, link)
+        select(*record.__table__.columns, link.method, link.match_probability, link.explanation)
         .join(link, link.person_record_id == record.id)
         .where(link.person_id == person_id)
         .order_by(record.id)
     ).all()
-    return [(row[0], row[1]) for row in rows]
+    return [(row, row) for row in rows]
 
 
 def aliases_of(session: Session, record_ids: list[int]) -> dict[int, list[models.PersonAlias]]:
@@ -109,10 +110,17 @@ def _rows(session: Session, query: Any, column: Any, ids: Records) -> Iterator[A
         yield from session.execute(query.where(column.in_(chunk))).all()
 
 
-def _plain(model: type[models.Base], *more: Any) -> Any:
+UNREAD = frozenset({"content_hash", "ingest_run_id", "updated_at"})
+"""Provenance no timeline shows."""
+
+
+def _plain(model: type[models.Base], *more: Any, skip: Iterable[str] = ()) -> Any:
     """A select of the model's columns as plain rows (no ORM objects to build: a frequent
-    utilizer has hundreds of rows per table), plus ``more`` columns."""
-    return select(*model.__table__.columns, *more)
+    utilizer has hundreds of rows per table), without provenance it does not show or the
+    ``skip`` columns (each stored time is parsed on read), plus ``more`` columns."""
+    unread = UNREAD | set(skip)
+    columns = [column for column in model.__table__.columns if column.name not in unread]
+    return select(*columns, *more)
 
 
 def _day(value: date) -> datetime:
@@ -144,9 +152,11 @@ are listed on their call."""
 def _calls(session: Session, ids: Records) -> list[Touch]:
     call, named, unit = models.CallForService, models.CallPerson, models.UnitResponse
     calls: dict[int, tuple[Any, str, int]] = {}
-    query = _plain(call, named.role, named.person_record_id.label("named_record")).join(
-        named, named.call_id == call.id
-    )
+    query = _plain(
+        call, named.role, named.person_record_id.label("named_record"),
+        skip=("dispatched_at", "first_arrival_at", "cleared_at", "notes", "place_id",
+              "agency_key", "agency_id"),
+    ).join(named, named.call_id == call.id)  # fmt: skip
     for row in _rows(session, query, named.person_record_id, ids):
         if (row.received_at or row.queued_at) is not None:
             calls.setdefault(row.id, (row, row.role, row.named_record))
@@ -156,7 +166,8 @@ def _calls(session: Session, ids: Records) -> list[Touch]:
         list(calls) if isinstance(ids, list)
         else select(named.call_id).where(named.person_record_id.in_(ids))
     )  # fmt: skip
-    for row in _rows(session, _plain(unit), unit.call_id, called):
+    plain_unit = _plain(unit, skip=("en_route_at", "in_service_at", "call_key"))
+    for row in _rows(session, plain_unit, unit.call_id, called):
         kind = row.responder_type.replace("_", " ")
         units.setdefault(row.call_id or 0, []).append(f"{row.call_sign} ({kind})")
         at = row.at_scene_at or row.dispatched_at
@@ -187,7 +198,9 @@ def _calls(session: Session, ids: Records) -> list[Touch]:
 def _health(session: Session, ids: Records) -> list[Touch]:
     found: list[Touch] = []
     ems = models.EmsRun
-    for row in _rows(session, _plain(ems), ems.person_record_id, ids):
+    plain_ems = _plain(ems, skip=("en_route_at", "left_scene_at", "at_destination_at",
+                                  "in_service_at", "place_id", "call_key"))  # fmt: skip
+    for row in _rows(session, plain_ems, ems.person_record_id, ids):
         at = row.psap_call_at or row.dispatched_at or row.at_scene_at
         if at is None:
             continue

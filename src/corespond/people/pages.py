@@ -123,9 +123,10 @@ def person_page(
                 {item.agency for item in seen.items}),
             "consents": consents, "agency_names": dict(agencies), "agencies": agencies,
             "programs": programs, "disclosures": disclosures, "categories": CATEGORY_WORDS,
-            "fields": FIELDS, "explanations": {
+            "fields": FIELDS, "record_groups": (groups := profile.record_groups(seen.records)),
+            "explanations": {
                 entry.record.id: json.loads(entry.link.explanation)
-                for entry in seen.records
+                for entry, _ in groups
                 if entry.decision.allowed and entry.link.explanation
             },
             "part2_notice": PART2_NOTICE, "today": utcnow().date(),

@@ -25,13 +25,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from corespond import models
 from corespond.access import facts
 from corespond.access.decisions import Decision
-from corespond.access.facts import PERMANENT_DESTINATIONS, PersonLink, PersonRecord, Touch
+from corespond.access.facts import PERMANENT_DESTINATIONS, Touch
 from corespond.access.reads import Reader
 from corespond.access.roles import Role
 from corespond.config import get_settings
@@ -125,8 +126,10 @@ class Situation:
 
 @dataclass(frozen=True)
 class LinkedRecord:
-    record: PersonRecord
-    link: PersonLink
+    record: Any
+    """The record's columns (a plain row)."""
+    link: Any
+    """How it was linked: ``method``, ``match_probability``, ``explanation``."""
     source: str
     agency: str
     decision: Decision
@@ -296,6 +299,21 @@ def deciders(
         return reader.decide(category, owner, person_id=person_id)
 
     return holder, decide
+
+
+def record_groups(records: list[LinkedRecord]) -> list[tuple[LinkedRecord, int]]:
+    """The records as a page lists them: alike ones once, with how many (a CAD names a frequent
+    caller on hundreds of calls, each time a new record with the same name)."""
+    groups: dict[tuple[object, ...], list[LinkedRecord]] = {}
+    for entry in records:
+        record = entry.record
+        key: tuple[object, ...] = (
+            (entry.source, True, record.first_name, record.last_name, record.dob,
+             entry.link.method)
+            if entry.decision.allowed else (entry.source, False, entry.agency)
+        )  # fmt: skip
+        groups.setdefault(key, []).append(entry)
+    return [(group[0], len(group)) for group in groups.values()]
 
 
 def decided_items(
