@@ -326,3 +326,24 @@ def test_rows_the_lane_hands_back_keep_their_exact_reason(store: Engine, tmp_pat
     with open(path, newline="", encoding="utf-8") as handle:
         lines = list(csv.reader(handle))
     assert snapshot()["quarantine"][0][3] == to_csv_line(lines[2])
+
+
+def test_a_nul_character_is_quarantined_with_its_field_not_a_failed_import(
+    store: Engine, tmp_path: Path
+) -> None:
+    # PostgreSQL refuses NUL in text: the row is rejected with the field named, in both lanes.
+    def row(event: str, call_type: str) -> list[str]:
+        values = {"CAD Event Number": event, "Priority": "2", "Initial Call Type": call_type,
+                  "CAD Event Received Time": "06/01/2025 10:00:00 AM",
+                  "Call Sign Dispatch ID": "1A1", "Call Sign Type": "POLICE"}  # fmt: skip
+        return [values.get(column, "") for column in CALL_FILE_COLUMNS]
+
+    path = write_calls(tmp_path / "calls.csv", [row("E-1", "WELFARE"), row("E-2", "WEL\x00FARE")])
+
+    lane, row_path = both_lanes(path, store)
+
+    assert lane == row_path
+    assert [(locator, "NUL" in reason) for _, locator, reason, _ in lane["quarantine"]] == [
+        ("row 2", True)
+    ]
+    assert len(lane["calls"]) == 1

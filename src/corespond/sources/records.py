@@ -17,11 +17,12 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class DataCategory(StrEnum):
@@ -117,6 +118,18 @@ class ConsentStatus(StrEnum):
     ENTERED_IN_ERROR = "entered_in_error"
 
 
+def _texts(data: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(field path, text) of every string in a record's raw values, nested ones included."""
+    if isinstance(data, str):
+        yield prefix or "a value", data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _texts(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(data, list | tuple):
+        for value in data:
+            yield from _texts(value, prefix)
+
+
 class Record(BaseModel):
     """Base of every canonical record."""
 
@@ -128,6 +141,16 @@ class Record(BaseModel):
     source_key: str = Field(min_length=1, max_length=200)
     data_category: DataCategory | None = None
     """Overrides ``default_category`` (a FHIR encounter from a Part 2 program, say)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def no_nul(cls, data: Any) -> Any:
+        """A NUL character cannot be stored (PostgreSQL refuses it in text): the row is
+        rejected, with the field named, rather than failing the import."""
+        for name, value in _texts(data):
+            if "\x00" in value:
+                raise ValueError(f"{name} contains a NUL character, which cannot be stored")
+        return data
 
     @property
     def category(self) -> DataCategory:
