@@ -39,9 +39,10 @@ class Disclosure:
 
 
 def accounting(
-    session: Session, person_id: int, *, now: datetime | None = None
+    session: Session, person_id: int, *, now: datetime | None = None, limit: int | None = None
 ) -> list[Disclosure]:
-    """Disclosures of the person's facts, newest first, within the legal windows."""
+    """Disclosures of the person's facts, newest first, within the legal windows (the newest
+    ``limit`` of them if given: a page shows the latest, the export gives all)."""
     now = now or utcnow()
     agencies = dict(session.execute(select(models.Agency.id, models.Agency.name)).all())
     event = models.AuditEvent
@@ -54,26 +55,30 @@ def accounting(
             event.at >= now - HIPAA_WINDOW,
         )
         .order_by(event.seq.desc())
+        .execution_options(yield_per=500)
     )
-    found = []
-    for row in rows:
-        owner = json.loads(row.detail or "{}").get("owner")
-        if owner is None or owner == row.recipient_agency_id:
-            continue  # the agency's own records: a use, not a disclosure
-        if row.categories == PART2 and row.at < now - PART2_WINDOW:
-            continue
-        found.append(
-            Disclosure(
-                at=row.at,
-                recipient_agency=agencies.get(row.recipient_agency_id or 0, "unknown agency"),
-                owner_agency=agencies.get(owner, "unknown agency"),
-                categories=row.categories or "",
-                purpose=(row.purpose or "").replace("_", " "),
-                legal_basis=row.legal_basis or "",
-                actor=row.actor,
-                event=row.seq,
+    found: list[Disclosure] = []
+    with rows:  # closed when enough are found (the rest stay unread)
+        for row in rows:
+            if limit is not None and len(found) >= limit:
+                break
+            owner = json.loads(row.detail or "{}").get("owner")
+            if owner is None or owner == row.recipient_agency_id:
+                continue  # the agency's own records: a use, not a disclosure
+            if row.categories == PART2 and row.at < now - PART2_WINDOW:
+                continue
+            found.append(
+                Disclosure(
+                    at=row.at,
+                    recipient_agency=agencies.get(row.recipient_agency_id or 0, "unknown agency"),
+                    owner_agency=agencies.get(owner, "unknown agency"),
+                    categories=row.categories or "",
+                    purpose=(row.purpose or "").replace("_", " "),
+                    legal_basis=row.legal_basis or "",
+                    actor=row.actor,
+                    event=row.seq,
+                )
             )
-        )
     return found
 
 

@@ -104,7 +104,7 @@ def person_page(
         restricted = [entry for entry in seen.restricted if flt.keeps_restricted(entry)]
         consents = access_repository.consents_of_person(session, person_id)
         disclosures = (
-            accounting(session, person_id)[:DISCLOSURES_SHOWN]
+            accounting(session, person_id, limit=DISCLOSURES_SHOWN)
             if principal.roles & DISCLOSURE_ROLES else None
         )  # fmt: skip
         agencies = access_repository.agencies(session)
