@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import RedirectResponse
 
 from corespond import models
-from corespond.access import facts
 from corespond.access.reads import Reader
 from corespond.db.engine import unit_of_work
 from corespond.people import authoring, profile, referrals, search, worklists
@@ -140,8 +139,7 @@ def read_timeline(
     """Every touchpoint across agencies you may see, newest first, filterable by agency, kind
     and date; restricted items grouped by agency and category, with the reasons."""
     with unit_of_work() as session:
-        if facts.person_exists(session, person_id) is None:
-            raise HTTPException(404, f"person {person_id} does not exist")
+        current_person(session, person_id)
         reader = Reader(session, user_id=principal.user_id, purpose=purpose)
         items, restricted = profile.timeline(
             session, reader, person_id, profile.TimelineFilter(agency, kind, since, until)
@@ -167,7 +165,7 @@ def write_caution(principal: SignedIn, person_id: RowId, body: CautionWrite) -> 
     partners see it. ``supersedes`` names the approved caution this revises."""
     with unit_of_work() as session:
         user = acting_user(session, principal.user_id)
-        _exists(session, person_id)
+        current_person(session, person_id)
         try:
             row = authoring.draft_caution(
                 session, by=user, person_id=person_id, supersedes=body.supersedes,
@@ -191,7 +189,7 @@ def write_plan(principal: SignedIn, person_id: RowId, body: PlanWrite) -> PlanRe
     """A response plan as a draft of your agency (approved by another user of it)."""
     with unit_of_work() as session:
         user = acting_user(session, principal.user_id)
-        _exists(session, person_id)
+        current_person(session, person_id)
         try:
             row = authoring.draft_plan(
                 session, by=user, person_id=person_id, supersedes=body.supersedes,
@@ -254,7 +252,7 @@ def send_referral(principal: SignedIn, person_id: RowId, body: ReferralWrite) ->
     referral to that agency, and is recorded as such."""
     with unit_of_work() as session:
         user = acting_user(session, principal.user_id)
-        _exists(session, person_id)
+        current_person(session, person_id)
         try:
             row = referrals.send(
                 session, by=user, person_id=person_id, referral_type=body.referral_type,
@@ -354,11 +352,6 @@ def _work_item(row: models.Caution | models.ResponsePlan, person: int | None) ->
     return WorkItemRead(
         kind=kind, id=row.id, person_id=person, status=row.status, due_on=row.review_on
     )
-
-
-def _exists(session: object, person_id: int) -> None:
-    if facts.person_exists(session, person_id) is None:  # type: ignore[arg-type]
-        raise HTTPException(404, f"person {person_id} does not exist")
 
 
 def _agency_name(session: object, agency_id: int | None) -> str:

@@ -212,11 +212,9 @@ def view(
                 record, link, source, owner.name if owner else "no agency named", decision
             ))  # fmt: skip
     items, restricted = decided_items(touches, holder, decide, mine)
-    cautions, caution_drafts = _authored(
-        session, caution_rows, holder, decide, reader, names, today
-    )
+    cautions, caution_drafts = _authored(session, caution_rows, holder, decide, reader, today)
     cautions.sort(key=lambda entry: (entry.row.severity_rank, -_stamp(entry.row)))  # type: ignore[union-attr]
-    plans, plan_drafts = _authored(session, plan_rows, holder, decide, reader, names, today)
+    plans, plan_drafts = _authored(session, plan_rows, holder, decide, reader, today)
     referrals = [
         (row, names.get(row.from_agency_id or 0, "—"),
          names.get(row.to_agency_id or 0, row.to_program_key or "—"))
@@ -376,7 +374,6 @@ def _authored(
     holder: Holder,
     decide: Decide,
     reader: Reader,
-    names: dict[int, str],
     today: date,
 ) -> tuple[list[Authored], list[Authored]]:
     """Approved, unexpired rows the reader may see; and the own agency's drafts."""
@@ -416,11 +413,7 @@ def _latest_per_agency(plans: list[Authored]) -> list[Authored]:
         current = latest.get(entry.agency)
         if current is None or entry.row.version > current.row.version:
             latest[entry.agency] = entry
-    return sorted(latest.values(), key=_stamp_of, reverse=True)
-
-
-def _stamp_of(entry: Authored) -> float:
-    return _stamp(entry.row)
+    return sorted(latest.values(), key=lambda entry: _stamp(entry.row), reverse=True)
 
 
 def care_team(
@@ -537,11 +530,11 @@ def _identity(
     dobs: dict[date, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
     for record in visible:
-        name = _full_name(record.first_name, record.middle_name, record.last_name, record.suffix)
+        name = full_name(record.first_name, record.middle_name, record.last_name, record.suffix)
         if name:
             counts[name] += 1
         for alias in aliases.get(record.id, []):
-            other = _full_name(alias.first_name, alias.middle_name, alias.last_name, alias.suffix)
+            other = full_name(alias.first_name, alias.middle_name, alias.last_name, alias.suffix)
             if other and other not in found.aliases:
                 found.aliases.append(other)
         if record.dob:
@@ -561,16 +554,16 @@ def _identity(
     found.aliases = [alias for alias in found.aliases if alias not in counts]
     if dobs:
         found.dob = max(dobs, key=lambda value: (dobs[value], value))
-        found.age = _age(found.dob, today)
+        found.age = age(found.dob, today)
     for entry in records:
         if not entry.decision.allowed:
             found.restricted += [r for r in entry.decision.reasons if r not in found.restricted]
     return found
 
 
-def _full_name(*parts: str | None) -> str:
+def full_name(*parts: str | None) -> str:
     return " ".join(part.strip() for part in parts if part and part.strip())
 
 
-def _age(dob: date, today: date) -> int:
+def age(dob: date, today: date) -> int:
     return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))

@@ -27,6 +27,7 @@ from corespond.linkage.features import Features, Identity, features, nickname_fo
 from corespond.linkage.online import match_keys
 from corespond.linkage.repository import persons_of
 from corespond.models.base import utcnow
+from corespond.people.profile import age, full_name
 
 CANDIDATES = 2000
 NAME_FLOOR = 0.8
@@ -142,7 +143,7 @@ def search(
             name=names[0] or "Name not recorded",
             other_names=sorted({name for name in names[1:] if name and name != names[0]}),
             dob=dob if show_dob else None,
-            age=_age(dob, today) if dob else None,
+            age=age(dob, today) if dob else None,
             agencies=sorted({reader.holder(record.source_system_id).agency.name  # type: ignore[union-attr]
                              for _, record, _ in visible
                              if reader.holder(record.source_system_id).agency}),
@@ -229,8 +230,4 @@ def _swapped(a: date, b: date) -> bool:
 
 
 def _name(record: PersonRecord) -> str:
-    return " ".join(p for p in (record.first_name, record.middle_name, record.last_name) if p)
-
-
-def _age(dob: date, today: date) -> int:
-    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+    return full_name(record.first_name, record.middle_name, record.last_name)

@@ -28,7 +28,7 @@ from corespond.config import get_settings
 from corespond.linkage.repository import persons_of
 from corespond.models.base import utcnow
 from corespond.people import repository
-from corespond.people.profile import decided_items, deciders, overdue
+from corespond.people.profile import decided_items, deciders, full_name, overdue
 from corespond.people.referrals import of_agency
 
 CASELOAD_DAYS = 180
@@ -194,7 +194,7 @@ def _name(session: Session, reader: Reader, person_id: int, record_ids: list[int
             and (record.first_name or record.last_name)
             and reader.record(record, person_id).allowed
         ):
-            return " ".join(part for part in (record.first_name, record.last_name) if part)
+            return full_name(record.first_name, record.last_name)
     return f"Person {person_id}"
 
 
