@@ -42,7 +42,7 @@ from corespond.people.schemas import (
     WorkItemRead,
     WorklistRead,
 )
-from corespond.people.service import PART2_NOTICE, acting_user, current_person
+from corespond.people.web import PART2_NOTICE, acting_user, current_person
 from corespond.web.dependencies import ReadingPurpose, SignedIn, csrf_guard, requires
 
 router = APIRouter(tags=["people"], dependencies=[Depends(csrf_guard)], responses=PROBLEMS)

@@ -25,7 +25,7 @@ from corespond.models.base import utcnow
 from corespond.people import authoring, profile, referrals, search, worklists
 from corespond.people import repository as people_repository
 from corespond.people.schemas import MAX_ID, RowId
-from corespond.people.service import PART2_NOTICE, acting_user, current_person
+from corespond.people.web import PART2_NOTICE, acting_user, current_person
 from corespond.web.dependencies import ReadingPurpose, SignedIn, csrf_guard, requires
 from corespond.web.templating import templates
 

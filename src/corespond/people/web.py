@@ -1,4 +1,5 @@
-"""What the people pages and API share: the acting user, the current person id, the notice."""
+"""What the people pages and API share (the web side: these answer with HTTP errors): the acting
+user, the current person id, the Part 2 notice. Rules live in the other modules, not here."""
 
 from __future__ import annotations
 
