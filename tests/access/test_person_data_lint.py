@@ -16,9 +16,13 @@ from corespond.models import Base
 SOURCE = Path(models.__file__).resolve().parents[1]
 OWNERS = ("models", "db", "sources", "ingest", "linkage", "access", "audit", "demo")
 """Packages that may touch person-data tables directly: the pipeline and the access layer."""
-WRITES = {"people": {"Caution", "ResponsePlan", "Referral", "CareTeamContact"}}
+WRITES = {
+    "people": {"Caution", "ResponsePlan", "Referral", "CareTeamContact"},
+    "dispatch": {"IncidentMatch"},
+}
 """Tables a product writes (ARCHITECTURE: people/ owns cautions and response plans, the care
-team and referrals): it names them to write them; it reads every fact through access."""
+team and referrals; dispatch/ records whom the online matcher found on an incident): it names
+them to write them; it reads every fact through access."""
 
 
 def person_models() -> set[str]:

@@ -132,14 +132,16 @@ def _words(*parts: object) -> str:
     return " · ".join(str(part) for part in parts if part is not None and part not in ("", False))
 
 
-def touches(session: Session, record_ids: Records) -> list[Touch]:
-    """Every touchpoint on these records, newest first."""
+def touches(session: Session, record_ids: Records, *, since: datetime | None = None) -> list[Touch]:
+    """Every touchpoint on these records (``since``: from then on), newest first."""
     found: list[Touch] = []
     found += _calls(session, record_ids)
     found += _health(session, record_ids)
     found += _justice(session, record_ids)
     found += _housing(session, record_ids)
     found += _casework(session, record_ids)
+    if since is not None:
+        found = [touch for touch in found if touch.at >= since]
     found.sort(key=lambda touch: (touch.at, touch.ref), reverse=True)
     return found
 
@@ -482,3 +484,13 @@ def alias_names(session: Session, ids: list[int]) -> dict[int, list[tuple[str | 
         ):
             found.setdefault(record_id, []).append((first, last))
     return found
+
+
+def place_cautions(session: Session, place_id: int) -> list[models.Caution]:
+    """Cautions about a place, not about a person (EIDO cautions on a location)."""
+    caution = models.Caution
+    return list(
+        session.scalars(
+            select(caution).where(caution.place_id == place_id, caution.person_record_id.is_(None))
+        )
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from corespond.cli import agreements, audit, db, demo, ingest, keys, link, serve, users
+from corespond.cli import agreements, audit, db, demo, dispatch, ingest, keys, link, serve, users
 
 app = typer.Typer(
     name="corespond",
@@ -26,4 +26,5 @@ app.add_typer(agreements.app, name="agreements")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(demo.app, name="demo")
+app.add_typer(dispatch.app, name="dispatch")
 app.command("serve")(serve.serve)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -320,6 +321,23 @@ def resolve_references(session: Session) -> None:
                 f"  WHERE t.{target_key} = {table}.{key}))"
                 f" WHERE {id_column} IS NULL AND {key} IS NOT NULL"
             )
+        )
+
+
+def resolve_call_references(
+    session: Session, call_key: str, source_system_id: int, call_id: int
+) -> None:
+    """Point one call's units, people and cautions of the same source at it: what
+    ``resolve_references`` does for a whole import, for one live incident's rows only."""
+    for model in (models.UnitResponse, models.CallPerson, models.Caution):
+        session.execute(
+            update(model)
+            .where(
+                model.call_key == call_key,
+                model.source_system_id == source_system_id,
+                model.call_id.is_(None),
+            )
+            .values(call_id=call_id)
         )
 
 

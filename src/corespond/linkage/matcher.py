@@ -7,7 +7,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,10 +42,10 @@ class NoModel(Exception):
 def term_frequencies(records: list[Features]) -> dict[str, dict[str, float]]:
     """Share of linkable records with each first and last name (as Splink computes them)."""
     frequencies: dict[str, dict[str, float]] = {}
-    for field in ("first_name", "last_name"):
-        counts = Counter(value for record in records if (value := getattr(record, field)))
+    for name in ("first_name", "last_name"):
+        counts = Counter(value for record in records if (value := getattr(record, name)))
         total = sum(counts.values())
-        frequencies[field] = {value: count / total for value, count in counts.items()}
+        frequencies[name] = {value: count / total for value, count in counts.items()}
     return frequencies
 
 
@@ -297,17 +297,25 @@ class IncrementalSummary:
     linked: int = 0
     new_persons: int = 0
     review: int = 0
+    results: dict[int, tuple[MatchResult, int]] = field(default_factory=dict)
+    """Record id → what the matcher answered, and the person the record now belongs to."""
 
 
-def link_new(session: Session) -> IncrementalSummary:
-    """Link the person records no person holds yet (imported since the last run), one by one
-    with the online matcher: each joins the person it matches or becomes a new person, and
-    is indexed so that the next record can match it."""
+def link_new(
+    session: Session,
+    record_ids: Sequence[int] | None = None,
+    *,
+    matcher: OnlineMatcher | None = None,
+) -> IncrementalSummary:
+    """Link the person records no person holds yet (imported since the last run, or those of
+    ``record_ids`` that no person holds), one by one with the online matcher: each joins the
+    person it matches or becomes a new person, and is indexed so that the next record can
+    match it."""
     summary = IncrementalSummary()
-    unlinked = repository.unlinked_record_ids(session)
+    unlinked = repository.unlinked_record_ids(session, record_ids)
     if not unlinked:
         return summary
-    matcher = OnlineMatcher(session, in_memory=False)
+    matcher = matcher or OnlineMatcher(session, in_memory=False)
     for identity in repository.identities_for(session, unlinked):
         calls = repository.calls_of(session, identity.record_id)
         result = matcher.match(session, identity, exclude=identity.record_id, calls=calls)
@@ -324,6 +332,7 @@ def link_new(session: Session) -> IncrementalSummary:
             summary.linked += 1
         if result.decision == "review":
             summary.review += 1
+        summary.results[identity.record_id] = (result, person)
         best = result.candidates[0] if result.candidates and result.decision == "linked" else None
         explanation = (
             json.dumps({"records": sorted([identity.record_id, best.record_id])})

@@ -322,14 +322,16 @@ def records_of_person(session: Session, person_id: int) -> list[int]:
     return list(session.scalars(select(link.person_record_id).where(link.person_id == person_id)))
 
 
-def unlinked_record_ids(session: Session) -> list[int]:
-    """Person records that belong to no person yet (imported since the last run)."""
+def unlinked_record_ids(session: Session, among: Iterable[int] | None = None) -> list[int]:
+    """Person records that belong to no person yet (imported since the last run), of all or
+    of ``among``."""
     record, link = models.PersonRecord, models.PersonLink
-    return list(
-        session.scalars(
-            select(record.id)
-            .outerjoin(link, link.person_record_id == record.id)
-            .where(link.id.is_(None))
-            .order_by(record.id)
-        )
+    query = (
+        select(record.id)
+        .outerjoin(link, link.person_record_id == record.id)
+        .where(link.id.is_(None))
+        .order_by(record.id)
     )
+    if among is not None:
+        query = query.where(record.id.in_(list(among)))
+    return list(session.scalars(query))

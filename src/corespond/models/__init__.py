@@ -14,6 +14,14 @@ from corespond.models.base import Base
 from corespond.models.call import CallForService, CallPerson, UnitResponse
 from corespond.models.casework import CareTeamContact, CaseNote, Caution, Referral, ResponsePlan
 from corespond.models.consent import Consent
+from corespond.models.dispatch import (
+    DispatchDecision,
+    Incident,
+    IncidentMatch,
+    IncidentMessage,
+    Recommendation,
+    TriageProtocol,
+)
 from corespond.models.health import Condition, EmsRun, HospitalEncounter, TreatmentEncounter
 from corespond.models.housing import Enrollment, EnrollmentExit, Service
 from corespond.models.ingest import IngestFile, IngestRun, QuarantinedRow
@@ -46,11 +54,15 @@ __all__ = [
     "Caution",
     "Condition",
     "Consent",
+    "DispatchDecision",
     "EmergencyAccess",
     "EmsRun",
     "Enrollment",
     "EnrollmentExit",
     "HospitalEncounter",
+    "Incident",
+    "IncidentMatch",
+    "IncidentMessage",
     "IngestFile",
     "IngestRun",
     "InvoluntaryHold",
@@ -69,6 +81,7 @@ __all__ = [
     "PoliceIncident",
     "Program",
     "QuarantinedRow",
+    "Recommendation",
     "Referral",
     "ResponsePlan",
     "Service",
@@ -76,6 +89,7 @@ __all__ = [
     "SignInAttempt",
     "SourceSystem",
     "TreatmentEncounter",
+    "TriageProtocol",
     "UnitResponse",
     "UseOfForce",
     "User",

@@ -37,6 +37,8 @@ class Referral(Provenance, Base):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     enrolled_on: Mapped[date | None] = mapped_column(Date)
     completed_on: Mapped[date | None] = mapped_column(Date)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("dispatch_incident.id"), index=True)
+    """The live incident a responder referred the person from, closing the loop back to it."""
 
 
 class CaseNote(Provenance, Base):

@@ -193,7 +193,7 @@ def view(
         + [(touch.category, holder(touch.source_system_id, touch.agency_id))
            for touch in touches if not _party(touch, mine)]
         + [(row.data_category, holder(row.source_system_id, row.agency_id))
-           for row in written if row.status == "approved" and not _expired(row, today)]
+           for row in written if row.status == "approved" and not expired(row, today)]
         + [(row.data_category, holder(row.source_system_id, row.from_agency_id))
            for row in referral_rows if mine not in {row.to_agency_id, row.from_agency_id}]
         + [(contact.data_category, holder(contact.source_system_id, contact.agency_id))
@@ -212,9 +212,9 @@ def view(
                 record, link, source, owner.name if owner else "no agency named", decision
             ))  # fmt: skip
     items, restricted = decided_items(touches, holder, decide, mine)
-    cautions, caution_drafts = _authored(session, caution_rows, holder, decide, reader, today)
-    cautions.sort(key=lambda entry: (entry.row.severity_rank, -_stamp(entry.row)))  # type: ignore[union-attr]
-    plans, plan_drafts = _authored(session, plan_rows, holder, decide, reader, today)
+    cautions, caution_drafts = authored(session, caution_rows, holder, decide, reader, today)
+    cautions.sort(key=lambda entry: (entry.row.severity_rank, -stamp(entry.row)))  # type: ignore[union-attr]
+    plans, plan_drafts = authored(session, plan_rows, holder, decide, reader, today)
     referrals = [
         (row, names.get(row.from_agency_id or 0, "—"),
          names.get(row.to_agency_id or 0, row.to_program_key or "—"))
@@ -225,7 +225,7 @@ def view(
         person_id=person_id,
         identity=_identity(session, reader, records, today),
         cautions=cautions,
-        plans=_latest_per_agency(plans),
+        plans=latest_per_agency(plans),
         drafts=caution_drafts + plan_drafts,
         care_team=care_team(contacts, items, holder, decide, as_of),
         situation=situation(items, [row for row, _, _ in referrals], as_of, today),
@@ -363,12 +363,12 @@ def may_see_referral(row: models.Referral, reader: Reader, holder: Holder, decid
     return decide(row.data_category, holder(row.source_system_id, row.from_agency_id)).allowed
 
 
-def _stamp(row: models.Caution | models.ResponsePlan) -> float:
+def stamp(row: models.Caution | models.ResponsePlan) -> float:
     when = row.approved_at or row.updated_at
     return when.timestamp() if when else 0.0
 
 
-def _authored(
+def authored(
     session: Session,
     rows: list[models.Caution] | list[models.ResponsePlan],
     holder: Holder,
@@ -394,26 +394,26 @@ def _authored(
             if row.agency_id is not None and row.agency_id == reader.subject.agency_id:
                 drafts.append(entry)
             continue
-        if row.status != "approved" or _expired(row, today):
+        if row.status != "approved" or expired(row, today):
             continue
         if decide(row.data_category, owner).allowed:
             shown.append(entry)
     return shown, drafts
 
 
-def _expired(row: models.Caution | models.ResponsePlan, today: date) -> bool:
+def expired(row: models.Caution | models.ResponsePlan, today: date) -> bool:
     if isinstance(row, models.Caution):
         return row.valid_to is not None and row.valid_to.date() < today
     return row.expires_on is not None and row.expires_on < today
 
 
-def _latest_per_agency(plans: list[Authored]) -> list[Authored]:
+def latest_per_agency(plans: list[Authored]) -> list[Authored]:
     latest: dict[str, Authored] = {}
     for entry in plans:
         current = latest.get(entry.agency)
         if current is None or entry.row.version > current.row.version:
             latest[entry.agency] = entry
-    return sorted(latest.values(), key=lambda entry: _stamp(entry.row), reverse=True)
+    return sorted(latest.values(), key=lambda entry: stamp(entry.row), reverse=True)
 
 
 def care_team(

@@ -23,6 +23,7 @@ system only:
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -204,7 +205,10 @@ class _Incident:
         }
 
     def note(self, text: str, caution_id: str | None = None) -> str:
-        note_id = self.new_id(f"note-{len(self.notes) + 1}")
+        # Named by its text, not its place: a CAD that sends the incident again with one more
+        # note (merged by $id, as corespond's intake does) keeps every note once.
+        digest = hashlib.sha256(f"{caution_id or ''}\n{text}".encode()).hexdigest()[:12]
+        note_id = self.new_id(f"note-{digest}")
         note = {**self.prologue(note_id), "notesActionComments": html.escape(text, quote=False)}
         if caution_id is not None:
             note["cautionReference"] = [{"$ref": caution_id}]

@@ -21,6 +21,8 @@ from corespond.audit import pages as audit_pages
 from corespond.calls import endpoints as call_endpoints
 from corespond.calls import pages as call_pages
 from corespond.config import get_settings
+from corespond.dispatch import endpoints as dispatch_endpoints
+from corespond.dispatch import pages as dispatch_pages
 from corespond.ingest import endpoints as ingest_endpoints
 from corespond.ingest import pages as ingest_pages
 from corespond.linkage import endpoints as linkage_endpoints
@@ -75,12 +77,14 @@ def create_app() -> FastAPI:
     app.include_router(call_pages.router)
     app.include_router(linkage_pages.router)
     app.include_router(people_pages.router)
+    app.include_router(dispatch_pages.router)
     app.include_router(ingest_endpoints.router, prefix="/api/v1")
     app.include_router(call_endpoints.router, prefix="/api/v1")
     app.include_router(linkage_endpoints.router, prefix="/api/v1")
     app.include_router(access_endpoints.router, prefix="/api/v1")
     app.include_router(audit_endpoints.router, prefix="/api/v1")
     app.include_router(people_endpoints.router, prefix="/api/v1")
+    app.include_router(dispatch_endpoints.router, prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

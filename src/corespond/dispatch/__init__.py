@@ -1,0 +1,1 @@
+"""Live CAD intake, responder briefs, triage protocols and recommended responses."""

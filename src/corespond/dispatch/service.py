@@ -1,0 +1,473 @@
+"""Live incidents: intake, matching the people named, the recommendation and the dispatcher's
+answer. Nothing here commits: the request or the CLI's unit of work does, and the live board
+hears of a change only after that commit (``dispatch.live``).
+
+Intake of one message, in one transaction:
+
+1. the message is read as EIDO (or the simple form, turned into EIDO) and every record it
+   yields is validated; anything wrong is an :class:`IntakeError` naming the field, and
+   nothing is stored;
+2. the same message twice is recognised by its digest and changes nothing;
+3. otherwise it is stored verbatim, merged into the incident's document
+   (``dispatch.documents``), and the merged incident's records are written as the sending
+   CAD's source records (the call, units, people and cautions, with provenance), so that people
+   pages, premise history and outcome metrics see live incidents as imported ones;
+4. each person named for the first time is matched by the online matcher, as ingest links new
+   records (``linkage.matcher.link_new``);
+5. the active triage protocol recommends a response from the call and what the sender may know
+   of the people and the place (the brief, under the emergency-response purpose).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from corespond import models
+from corespond.access.reads import Reader
+from corespond.access.roles import Purpose
+from corespond.audit.chain import record as audit
+from corespond.config import get_settings
+from corespond.dispatch import brief as briefs
+from corespond.dispatch import documents, repository, triage
+from corespond.dispatch.schemas import DecisionIn, SimpleIncident
+from corespond.ingest import repository as ingest_repository
+from corespond.ingest.writer import BatchWriter
+from corespond.linkage.matcher import NoModel, link_new
+from corespond.models.base import utcnow
+from corespond.sources import eido, eido_write
+from corespond.sources import records as r
+from corespond.sources.base import SourceRow
+from corespond.sources.parse import FieldError
+
+Form = Literal["eido", "simple"]
+LIVE_SOURCE = "live-cad"
+"""Source-system name of incidents that arrive live, per sending agency: ``live-cad:{agency}``."""
+
+
+class DispatchError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class IntakeError(DispatchError):
+    """A message that cannot be taken: the field, and what is wrong with it."""
+
+    status_code = 422
+
+
+class NotFound(DispatchError):
+    status_code = 404
+
+
+@dataclass(frozen=True)
+class Received:
+    incident: models.Incident
+    created: bool
+    changed: bool
+
+
+def receive(session: Session, *, user_id: int, message: object, form: Form) -> Received:
+    """Take one intake message (see the module docstring); raises :class:`IntakeError`."""
+    tz = ZoneInfo(get_settings().timezone)
+    flags: list[str] = []
+    document: object
+    if form == "simple":
+        simple = _simple(message)
+        document = simple_document(simple)
+        flags = simple.flags
+    else:
+        document = message
+    records = _records(document, tz)
+    key = records[0].source_key
+    user = session.get(models.User, user_id)
+    if user is None:
+        raise DispatchError("the sending user no longer exists")
+    source = _live_source(session, user)
+    incident = repository.incident_by_key(session, key, source.id)
+    digest = documents.digest(message)
+    if incident is not None and repository.message_exists(session, incident.id, digest):
+        return Received(incident, created=False, changed=False)
+    earlier = json.loads(incident.document) if incident is not None else None
+    merged = documents.merge(earlier, document) if earlier is not None else document
+    if earlier is not None:
+        records = _records(merged, tz)
+    created = incident is None
+    if incident is None:
+        incident = models.Incident(
+            incident_key=key, source_system_id=source.id, document="{}", messages=0
+        )
+        session.add(incident)
+        session.flush()
+    incident.messages += 1
+    session.add(
+        models.IncidentMessage(
+            incident_id=incident.id, digest=digest, form=form, user_id=user_id,
+            body=json.dumps(message, ensure_ascii=False),
+        )
+    )  # fmt: skip
+    new_flags = sorted(set(filter(None, incident.flags.split(","))) | set(flags))
+    changed = merged != earlier or ",".join(new_flags) != incident.flags
+    if changed:
+        incident.document = json.dumps(merged, ensure_ascii=False)
+        incident.flags = ",".join(new_flags)
+        incident.updated_at = utcnow()
+        _store(session, incident, source, records)
+        _match(session, incident, source, records)
+        recommend(session, incident, user_id=user_id)
+    audit(
+        session, action="dispatch.intake", actor=user.username, agency_id=user.agency_id,
+        detail={"incident": incident.id, "key": key, "form": form, "created": created,
+                "changed": changed},
+    )  # fmt: skip
+    return Received(incident, created=created, changed=changed)
+
+
+def _simple(message: object) -> SimpleIncident:
+    try:
+        return SimpleIncident.model_validate(message)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise IntakeError(f"{where}: {error['msg']}", field=where) from exc
+
+
+def _records(document: object, tz: ZoneInfo) -> tuple[r.Record, ...]:
+    """The canonical records of an EIDO document, or an :class:`IntakeError` naming the field."""
+    try:
+        return eido.document_records(document, tz)
+    except FieldError as exc:
+        raise IntakeError(str(exc), field=exc.field) from exc
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = f"{exc.title}." + ".".join(str(part) for part in error["loc"])
+        raise IntakeError(f"{where}: {error['msg']}", field=where) from exc
+
+
+def simple_document(simple: SimpleIncident) -> dict[str, Any]:
+    """The simple form as an EIDO document (so that every incident is kept, merged and
+    exported as EIDO)."""
+    key = simple.incident_id
+    location = simple.location
+    place = (
+        r.PlaceIn(
+            street=location.street, unit=location.unit, city=location.city,
+            state=location.state, zip=location.zip, latitude=location.latitude,
+            longitude=location.longitude, beat=location.beat,
+        )
+        if location is not None
+        else None
+    )  # fmt: skip
+    try:
+        records: list[r.Record] = [
+            r.CallIn(
+                source_key=key, call_source=simple.source, priority=simple.priority,
+                final_call_type=simple.call_type, disposition=simple.disposition,
+                received_at=simple.received_at, queued_at=simple.received_at,
+                dispatched_at=simple.dispatched_at, first_arrival_at=simple.arrived_at,
+                cleared_at=simple.cleared_at, place=place, notes=tuple(simple.notes),
+            )
+        ]  # fmt: skip
+        for person in simple.people:
+            person_key = f"{key}/{person.id}"
+            address = person.address
+            records.append(
+                r.PersonRecordIn(
+                    source_key=person_key, first_name=person.first_name,
+                    middle_name=person.middle_name, last_name=person.last_name, dob=person.dob,
+                    sex=person.sex, phone=person.phone,
+                    address=r.AddressIn(**address.model_dump()) if address else None,
+                )
+            )  # fmt: skip
+            records.append(
+                r.CallPersonIn(
+                    source_key=person_key, call_key=key, person_key=person_key, role=person.role
+                )
+            )
+        for unit in simple.units:
+            records.append(
+                r.UnitResponseIn(
+                    source_key=f"{key}/{unit.call_sign}", call_key=key, call_sign=unit.call_sign,
+                    responder_type=unit.type, dispatched_at=unit.dispatched_at,
+                    en_route_at=unit.en_route_at, at_scene_at=unit.on_scene_at,
+                    in_service_at=unit.available_at,
+                )
+            )  # fmt: skip
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise IntakeError(f"{exc.title}.{where}: {error['msg']}", field=where) from exc
+    return eido_write.incident_document(records)
+
+
+def _live_source(session: Session, user: models.User) -> models.SourceSystem:
+    agency = session.get(models.Agency, user.agency_id) if user.agency_id else None
+    name = f"{LIVE_SOURCE}:{agency.source_key}" if agency else LIVE_SOURCE
+    return ingest_repository.get_or_create_source_system(
+        session, name, format="eido", agency_key=agency.source_key if agency else None
+    )
+
+
+def _store(
+    session: Session,
+    incident: models.Incident,
+    source: models.SourceSystem,
+    records: tuple[r.Record, ...],
+) -> None:
+    """Write the incident's records as its CAD's source records (an ingest run of one row)."""
+    run = models.IngestRun(source_system_id=source.id, format="eido", status="running")
+    session.add(run)
+    session.flush()
+    writer = BatchWriter(
+        session, source_system_id=source.id, run_id=run.id, source_name=source.name
+    )
+    row = SourceRow(
+        file="live", locator=f"incident {incident.incident_key} message {incident.messages}",
+        records=records,
+    )  # fmt: skip
+    result = writer.write([row])
+    writer.finish()
+    if result.rejections:
+        raise IntakeError(result.rejections[0].reason)
+    stored = sum(1 for _, outcome in result.outcomes if outcome.name == "STORED")
+    run.status, run.finished_at = "completed", utcnow()
+    run.read, run.stored, run.unchanged, run.quarantined = 1, stored, 1 - stored, 0
+    call = repository.call_id(session, incident.incident_key, source.id)
+    incident.call_id = call
+    if call is not None:
+        ingest_repository.resolve_call_references(session, incident.incident_key, source.id, call)
+    cleared = [
+        rec for rec in records if isinstance(rec, r.CallIn) and (rec.cleared_at or rec.disposition)
+    ]
+    if cleared and incident.closed_at is None:
+        incident.closed_at = utcnow()
+
+
+def _match(
+    session: Session,
+    incident: models.Incident,
+    source: models.SourceSystem,
+    records: tuple[r.Record, ...],
+) -> None:
+    """Match each person named for the first time (the online matcher, as ingest does)."""
+    roles = {rec.person_key: rec.role for rec in records if isinstance(rec, r.CallPersonIn)}
+    keys = [rec.source_key for rec in records if isinstance(rec, r.PersonRecordIn)]
+    ids = ingest_repository.person_record_ids(session, source.id, keys)
+    known = repository.matches(session, incident.id)
+    new = [record_id for record_id in ids.values() if record_id not in known]
+    if not new:
+        return
+    try:
+        summary = link_new(session, new)
+    except NoModel as exc:
+        for key, record_id in ids.items():
+            if record_id in new:
+                session.add(models.IncidentMatch(
+                    incident_id=incident.id, person_record_id=record_id,
+                    role=roles.get(key, "named"), decision="new", reason=str(exc),
+                ))  # fmt: skip
+        return
+    for key, record_id in ids.items():
+        if record_id not in new:
+            continue
+        found = summary.results.get(record_id)
+        if found is None:  # linked already (the same record named on an earlier incident)
+            continue
+        result, person = found
+        uncertain = result.decision != "linked"
+        session.add(
+            models.IncidentMatch(
+                incident_id=incident.id, person_record_id=record_id,
+                role=roles.get(key, "named"), decision=result.decision,
+                person_id=person, probability=result.probability,
+                candidates=json.dumps(
+                    [{"person_id": c.person_id, "probability": round(c.probability, 4)}
+                     for c in result.candidates] if uncertain else []
+                ),
+                reason=result.reason or None,
+            )
+        )  # fmt: skip
+    session.flush()
+
+
+def protocol_of(session: Session) -> tuple[models.TriageProtocol, triage.Protocol]:
+    """The active triage protocol; the packaged default, stored as version 1, if none is."""
+    stored = repository.active_protocol(session)
+    if stored is None:
+        default = triage.default_protocol()
+        stored = models.TriageProtocol(
+            program=default.name, version=default.version, text=triage.default_protocol_text(),
+            active=True, note="the packaged default protocol",
+        )  # fmt: skip
+        session.add(stored)
+        session.flush()
+    return stored, _parsed(stored)
+
+
+def save_protocol(
+    session: Session, text: str, *, note: str | None, user_id: int
+) -> models.TriageProtocol:
+    """A program manager's edit: validated (``triage.ProtocolError`` lists every problem),
+    stored as the program's next version and made the active one. Audited."""
+    parsed = triage.parse_protocol(text, source="the edited protocol")
+    version = repository.next_protocol_version(session, parsed.name)
+    repository.deactivate_protocols(session)
+    row = models.TriageProtocol(
+        program=parsed.name, version=version, text=text, active=True, author_id=user_id,
+        note=note,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    user = session.get(models.User, user_id)
+    audit(
+        session, action="dispatch.protocol", actor=user.username if user else "unknown",
+        agency_id=user.agency_id if user else None,
+        detail={"program": parsed.name, "version": version, "declared_version": parsed.version},
+    )  # fmt: skip
+    return row
+
+
+_parsed_protocols: dict[int, triage.Protocol] = {}
+
+
+def _parsed(stored: models.TriageProtocol) -> triage.Protocol:
+    parsed = _parsed_protocols.get(stored.id)
+    if parsed is None:
+        parsed = triage.parse_protocol(stored.text, source=f"{stored.program} v{stored.version}")
+        _parsed_protocols[stored.id] = parsed
+    return parsed
+
+
+def recommend(
+    session: Session, incident: models.Incident, *, user_id: int
+) -> models.Recommendation | None:
+    """Recommend a response under the active protocol, from the call and what ``user_id`` may
+    know of its people and place; stored only when it differs from the incident's last one."""
+    stored, protocol = protocol_of(session)
+    reader = Reader(session, user_id=user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+    brief = briefs.assemble(session, reader, incident)
+    situation = situation_of(session, incident, brief)
+    found = triage.recommend(protocol, situation)
+    steps = [_plain(step) for step in found.steps]
+    last = repository.latest_recommendation(session, incident.id)
+    if (
+        last is not None
+        and last.protocol_id == stored.id
+        and last.configuration == found.configuration
+        and last.rule == found.rule
+        and last.rationale == found.rationale
+    ):
+        return last
+    row = models.Recommendation(
+        incident_id=incident.id, protocol_id=stored.id, configuration=found.configuration,
+        responders=",".join(found.responders), rule=found.rule, rationale=found.rationale,
+        steps=json.dumps(steps),
+        inputs=json.dumps({
+            "call_type": situation.call_type, "priority": situation.priority,
+            "flags": sorted(found.flags), "highest_caution": situation.highest_caution,
+            "known_to_programs": situation.known_to_programs,
+            "received_at": situation.received_at.isoformat(), "beat": situation.beat,
+        }),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def situation_of(
+    session: Session, incident: models.Incident, brief: briefs.Brief
+) -> triage.Situation:
+    call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
+    place = session.get(models.Place, call.place_id) if call and call.place_id else None
+    received = (call.received_at if call else None) or incident.received_at
+    return triage.Situation(
+        call_type=call.final_call_type if call else None,
+        priority=call.priority if call else None,
+        notes=call.notes or "" if call else "",
+        flags=frozenset(filter(None, incident.flags.split(","))),
+        received_at=received.replace(tzinfo=UTC),
+        beat=place.beat if place else None,
+        sector=place.sector if place else None,
+        precinct=place.precinct if place else None,
+        highest_caution=brief.highest_caution,
+        caution_types=brief.caution_types,
+        known_to_programs=brief.known_to_programs,
+        available=None,
+    )
+
+
+def _plain(value: object) -> Any:
+    """A dataclass (or anything) as JSON-ready values."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def decide(
+    session: Session, incident_id: int, answer: DecisionIn, *, user_id: int
+) -> models.DispatchDecision:
+    """The dispatcher accepts the recommendation or overrides it (with what and why)."""
+    incident = session.get(models.Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    recommendation = repository.latest_recommendation(session, incident_id)
+    if recommendation is None:
+        raise DispatchError("the incident has no recommendation to answer")
+    if answer.action == "override":
+        if not answer.configuration or answer.configuration not in triage.CONFIGURATIONS:
+            raise IntakeError(
+                "configuration: choose what is sent instead: "
+                + ", ".join(sorted(triage.CONFIGURATIONS)),
+                field="configuration",
+            )
+        if not answer.reason:
+            raise IntakeError("reason: say why the recommendation is overridden", field="reason")
+        configuration = answer.configuration
+    else:
+        configuration = recommendation.configuration
+    row = models.DispatchDecision(
+        incident_id=incident_id, recommendation_id=recommendation.id,
+        action="accepted" if answer.action == "accept" else "overridden",
+        configuration=configuration, reason=answer.reason, user_id=user_id,
+    )  # fmt: skip
+    session.add(row)
+    user = session.get(models.User, user_id)
+    audit(
+        session, action=f"dispatch.{row.action}", actor=user.username if user else "unknown",
+        agency_id=user.agency_id if user else None,
+        detail={"incident": incident_id, "recommendation": recommendation.id,
+                "recommended": recommendation.configuration, "sent": configuration},
+    )  # fmt: skip
+    session.flush()
+    return row
+
+
+def export_document(session: Session, incident_id: int, *, user_id: int) -> dict[str, Any]:
+    """The incident as an EIDO document: everything its messages carried, merged (what the
+    sending CAD knows; facts other agencies hold about its people are not in it, since the
+    receiving center's access to them is its own to decide). The export is audited."""
+    incident = session.get(models.Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    document: dict[str, Any] = json.loads(incident.document)
+    document["lastUpdateTimeStamp"] = incident.updated_at.replace(tzinfo=UTC).isoformat()
+    user = session.get(models.User, user_id)
+    audit(
+        session, action="dispatch.export", actor=user.username if user else "unknown",
+        agency_id=user.agency_id if user else None,
+        detail={"incident": incident_id, "key": incident.incident_key},
+    )  # fmt: skip
+    return document
