@@ -61,6 +61,18 @@ def test_incidents_appear_live_and_a_dispatcher_overrides_one(
     assert_accessible(page)
     shot(page, "dispatch-board-overridden")
 
+    # A responder refers the person on a call to a provider; the card shows where it stands.
+    second = page.locator("article.incident").nth(1)
+    second.get_by_text("Refer someone on this incident").click()
+    second.get_by_label("For").select_option("housing")
+    second.get_by_label("Why").fill("Sleeping in a doorway; asks about a shelter bed.")
+    second.get_by_role("button", name="Send referral").click()
+    referred = page.locator("article.incident").nth(1)
+    expect(referred.get_by_text("Referrals from this incident")).to_be_visible()
+    expect(referred.locator("section.referrals")).to_contain_text("housing to")
+    expect(referred.locator("section.referrals")).to_contain_text("sent")
+    shot(page, "dispatch-board-referral")
+
     page.reload()  # the override is stored, not only shown
     expect(page.get_by_text(f"Overridden: sent {label}")).to_be_visible()
     expect(page.locator("#override-rate")).to_contain_text("overridden 1")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from corespond import models
 from corespond.db.engine import unit_of_work
+from support.auth import csrf
 from support.incidents import simple
 
 
@@ -133,3 +134,46 @@ def test_premise_history_shows_earlier_calls_at_the_address(bare: Any) -> None:
     brief = bare.cad.get(f"/api/v1/dispatch/incidents/{created['id']}/brief").json()
     assert brief["premise_call_count"] == 1
     assert brief["premise_calls"][0]["incident"] == "INC-8"
+
+
+def test_a_responder_refers_a_person_from_the_incident_and_sees_where_it_stands(
+    dispatch: Any,
+) -> None:
+    created = dispatch.send(naming(dispatch, "INC-10")).json()["incident"]
+    url = f"/api/v1/dispatch/incidents/{created['id']}/referrals"
+    stranger = dispatch.cad.post(
+        url, json={"person_id": 999_999, "referral_type": "housing",
+                   "to_agency_id": dispatch.agencies["homeless_services"]},
+    )  # fmt: skip
+    assert stranger.status_code in {403, 422}  # the token lacks people:write, or not named
+    officer = dispatch.client("officer-ortiz", "officer")
+    token = csrf(officer, "/dispatch")
+    not_named = officer.post(
+        url, headers={"X-CSRF-Token": token},
+        json={"person_id": 999_999, "referral_type": "housing",
+              "to_agency_id": dispatch.agencies["homeless_services"]},
+    )  # fmt: skip
+    assert not_named.status_code == 422, not_named.text
+    sent = officer.post(
+        url, headers={"X-CSRF-Token": token},
+        json={"person_id": dispatch.known.person_id, "referral_type": "housing",
+              "to_agency_id": dispatch.agencies["homeless_services"],
+              "reason": "Sleeping outside in the rain; asks for a shelter bed."},
+    )  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    [referral] = sent.json()["referrals"]
+    assert referral["status"] == "sent" and referral["person_id"] == dispatch.known.person_id
+
+    # The shelter answers it from its worklist; the incident shows the new status.
+    caseworker = dispatch.client("caseworker-cho", "caseworker")
+    answered = caseworker.post(
+        f"/api/v1/referrals/{referral['id']}/accept",
+        headers={"X-CSRF-Token": csrf(caseworker, "/worklist")}, json={},
+    )  # fmt: skip
+    assert answered.status_code == 200, answered.text
+    shown = officer.get(f"/api/v1/dispatch/incidents/{created['id']}").json()
+    assert shown["referrals"][0]["status"] == "accepted"
+    # ... and the person's page lists it.
+    person = officer.get(f"/api/v1/people/{dispatch.known.person_id}")
+    assert person.status_code == 200, person.text
+    assert any(r["id"] == referral["id"] for r in person.json()["referrals"])

@@ -26,6 +26,7 @@ from corespond.dispatch.schemas import (
     DecisionRead,
     IncidentRead,
     IntakeRead,
+    ReferralFromIncident,
 )
 from corespond.people.schemas import PROBLEMS
 from corespond.web.dependencies import SignedIn, csrf_guard, requires
@@ -151,6 +152,27 @@ def decide(incident_id: int, answer: DecisionIn, principal: SignedIn) -> Decisio
         read = views.decision_read(session, row)
     live.publish(incident_id, "decided")
     return read
+
+
+@router.post(
+    "/dispatch/incidents/{incident_id}/referrals",
+    response_model=IncidentRead,
+    status_code=201,
+    dependencies=[Depends(requires(*RESPONDERS, scope="people:write"))],
+)
+def refer(incident_id: int, asked: ReferralFromIncident, principal: SignedIn) -> IncidentRead:
+    """Refer a person the incident names to a provider or program (housing, treatment, case
+    management...): the referral's status shows on the incident and on the person."""
+    with unit_of_work() as session:
+        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        views.incident_for(session, reader, incident_id)
+        try:
+            service.refer(session, incident_id, asked, user_id=principal.user_id)
+        except service.DispatchError as exc:
+            raise HTTPException(exc.status_code, str(exc)) from None
+        incident = views.incident_for(session, reader, incident_id)
+    live.publish(incident_id, "referred")
+    return incident
 
 
 @router.get("/dispatch/incidents/{incident_id}/eido", dependencies=[Reading])

@@ -11,6 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from corespond.access.reads import Reader
@@ -18,7 +20,9 @@ from corespond.access.roles import Purpose, Role
 from corespond.db.engine import unit_of_work
 from corespond.dispatch import live, repository, service, triage, views
 from corespond.dispatch.endpoints import RESPONDERS
-from corespond.dispatch.schemas import DecisionIn
+from corespond.dispatch.schemas import DecisionIn, ReferralFromIncident
+from corespond.people import referrals
+from corespond.people import repository as people_repository
 from corespond.web.dependencies import SignedIn, csrf_guard, requires
 from corespond.web.templating import templates
 
@@ -32,16 +36,31 @@ Managing = Depends(requires(Role.PROGRAM_MANAGER, Role.DISPATCHER))
 BOARD_SIZE = 30
 
 
+def _shared(session: Session, principal: SignedIn) -> dict[str, object]:
+    """What every card needs besides its incident: the configurations a dispatcher may send,
+    and the agencies a responder may refer to."""
+    agencies = people_repository.agencies(session)
+    return {
+        "configurations": triage.CONFIGURATIONS,
+        "may_decide": Role.DISPATCHER in principal.roles,
+        "may_refer": bool(principal.roles & referrals.SENDERS) and principal.agency_id is not None,
+        "referral_types": referrals.TYPES,
+        "agencies": sorted(
+            ((a.id, a.name) for a in agencies.values() if a.id != principal.agency_id),
+            key=lambda pair: pair[1],
+        ),
+    }
+
+
 def _card(request: Request, principal: SignedIn, incident_id: int, **extra: object) -> Response:
     with unit_of_work() as session:
         reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
         incident = views.incident_for(session, reader, incident_id)
         brief = views.brief_read(session, reader, incident_id)
+        shared = _shared(session, principal)
     return templates.TemplateResponse(
-        request, "_incident.html",
-        {"incident": incident, "brief": brief, "configurations": triage.CONFIGURATIONS,
-         "may_decide": Role.DISPATCHER in principal.roles, **extra},
-    )  # fmt: skip
+        request, "_incident.html", {"incident": incident, "brief": brief, **shared, **extra}
+    )
 
 
 @router.get("/dispatch", dependencies=[Responding])
@@ -53,11 +72,10 @@ def board(request: Request, principal: SignedIn) -> Response:
         cards = [(incident, views.brief_read(session, reader, incident.id))
                  for incident in incidents]  # fmt: skip
         counts = repository.override_counts(session)
+        shared = _shared(session, principal)
     return templates.TemplateResponse(
-        request, "board.html",
-        {"cards": cards, "configurations": triage.CONFIGURATIONS, "counts": counts,
-         "may_decide": Role.DISPATCHER in principal.roles, "active": "dispatch"},
-    )  # fmt: skip
+        request, "board.html", {"cards": cards, "counts": counts, "active": "dispatch", **shared}
+    )
 
 
 @router.get("/dispatch/incidents/{incident_id}/card", dependencies=[Responding])
@@ -95,6 +113,40 @@ def decide(
             problem = str(exc)
     if problem is None:
         live.publish(incident_id, "decided")
+    if request.headers.get("hx-request"):
+        return _card(request, principal, incident_id, problem=problem)
+    return RedirectResponse(f"/dispatch#incident-{incident_id}", status_code=303)
+
+
+@router.post("/dispatch/incidents/{incident_id}/referrals", dependencies=[Responding])
+def refer(
+    request: Request,
+    principal: SignedIn,
+    incident_id: int,
+    person_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    referral_type: Annotated[str, Form(max_length=40)],
+    to_agency_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Refer a person the incident names, from the board; answers with the updated card."""
+    problem = None
+    try:
+        asked = ReferralFromIncident(
+            person_id=person_id, referral_type=referral_type,  # type: ignore[arg-type]
+            to_agency_id=to_agency_id, reason=reason,
+        )  # fmt: skip
+    except ValidationError as exc:
+        problem = "; ".join(error["msg"] for error in exc.errors())
+    if problem is None:
+        with unit_of_work() as session:
+            reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+            views.incident_for(session, reader, incident_id)
+            try:
+                service.refer(session, incident_id, asked, user_id=principal.user_id)
+            except service.DispatchError as exc:
+                problem = str(exc)
+    if problem is None:
+        live.publish(incident_id, "referred")
     if request.headers.get("hx-request"):
         return _card(request, principal, incident_id, problem=problem)
     return RedirectResponse(f"/dispatch#incident-{incident_id}", status_code=303)

@@ -152,6 +152,32 @@ class UnitRead(BaseModel):
     in_service_at: UtcDatetime | None
 
 
+class IncidentReferralRead(BaseModel):
+    """A referral a responder started from the incident (shown to the agencies it is
+    between: the sender and the receiver)."""
+
+    id: int
+    person_id: int | None
+    referral_type: str
+    status: str
+    to: str
+    due_on: date | None
+    overdue: bool
+
+
+class ReferralFromIncident(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    person_id: int = Field(ge=1, le=2**31 - 1)
+    """A person the incident's matcher linked (``brief.people[].person_id``)."""
+    referral_type: Literal[
+        "housing", "treatment", "case_management", "benefits", "mental_health", "other"
+    ]
+    to_agency_id: int = Field(ge=1, le=2**31 - 1)
+    to_program_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    reason: str = Field(default="", max_length=4000)
+
+
 class IncidentRead(BaseModel):
     id: int
     incident: str
@@ -170,6 +196,8 @@ class IncidentRead(BaseModel):
     units: list[UnitRead]
     recommendation: RecommendationRead | None
     decision: DecisionRead | None
+    referrals: list[IncidentReferralRead] = []
+    """Referrals started from the incident that your agency sent or received."""
 
 
 class BriefRead(BaseModel):

@@ -36,11 +36,12 @@ from corespond.audit.chain import record as audit
 from corespond.config import get_settings
 from corespond.dispatch import brief as briefs
 from corespond.dispatch import documents, repository, triage
-from corespond.dispatch.schemas import DecisionIn, SimpleIncident
+from corespond.dispatch.schemas import DecisionIn, ReferralFromIncident, SimpleIncident
 from corespond.ingest import repository as ingest_repository
 from corespond.ingest.writer import BatchWriter
 from corespond.linkage.matcher import NoModel, link_new
 from corespond.models.base import utcnow
+from corespond.people import referrals
 from corespond.sources import eido, eido_write
 from corespond.sources import records as r
 from corespond.sources.base import SourceRow
@@ -471,3 +472,34 @@ def export_document(session: Session, incident_id: int, *, user_id: int) -> dict
         detail={"incident": incident_id, "key": incident.incident_key},
     )  # fmt: skip
     return document
+
+
+def refer(session: Session, incident_id: int, asked: ReferralFromIncident, *, user_id: int) -> int:
+    """A responder refers a person the incident names (linked by the matcher) to a provider
+    or program; the referral is the person's like any other, and the incident shows it."""
+    incident = session.get(models.Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    linked = {
+        match.person_id
+        for match in repository.matches(session, incident_id).values()
+        if match.decision == "linked"
+    }
+    if asked.person_id not in linked:
+        raise IntakeError(
+            "person_id: refer a person this incident names and the matcher linked "
+            "(an uncertain match is confirmed on the person page first)",
+            field="person_id",
+        )
+    user = session.get(models.User, user_id)
+    if user is None:
+        raise DispatchError("the user no longer exists")
+    try:
+        row = referrals.send(
+            session, by=user, person_id=asked.person_id, referral_type=asked.referral_type,
+            to_agency_id=asked.to_agency_id, to_program_id=asked.to_program_id,
+            reason=asked.reason, incident_id=incident_id,
+        )  # fmt: skip
+    except referrals.ReferralError as exc:
+        raise DispatchError(str(exc)) from exc
+    return row.id

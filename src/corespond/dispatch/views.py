@@ -15,6 +15,7 @@ from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.access import facts
 from corespond.access.reads import Reader
 from corespond.dispatch import brief as briefs
 from corespond.dispatch import repository
@@ -26,11 +27,14 @@ from corespond.dispatch.schemas import (
     ContactRead,
     DecisionRead,
     IncidentRead,
+    IncidentReferralRead,
     PlanRead,
     PremiseCallRead,
     RecommendationRead,
     UnitRead,
 )
+from corespond.models.base import utcnow
+from corespond.people import profile, referrals
 
 CALL_DATA = "call_incident"
 
@@ -43,7 +47,7 @@ def incident_for(session: Session, reader: Reader, incident_id: int) -> Incident
     decision = reader.decide(CALL_DATA, reader.holder(incident.source_system_id).agency)
     if not decision.allowed:
         raise HTTPException(403, "; ".join(decision.reasons))
-    return incident_read(session, incident)
+    return incident_read(session, incident, agency_id=reader.subject.agency_id)
 
 
 def visible_incidents(
@@ -54,11 +58,14 @@ def visible_incidents(
     for incident in repository.recent_incidents(session, limit=limit, before=before):
         holder = reader.holder(incident.source_system_id).agency
         if reader.decide(CALL_DATA, holder).allowed:
-            shown.append(incident_read(session, incident))
+            shown.append(incident_read(session, incident, agency_id=reader.subject.agency_id))
     return shown
 
 
-def incident_read(session: Session, incident: models.Incident) -> IncidentRead:
+def incident_read(
+    session: Session, incident: models.Incident, *, agency_id: int | None = None
+) -> IncidentRead:
+    """The incident; with the referrals started from it that ``agency_id`` sent or received."""
     call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
     place = session.get(models.Place, call.place_id) if call and call.place_id else None
     source = session.get(models.SourceSystem, incident.source_system_id)
@@ -93,7 +100,33 @@ def incident_read(session: Session, incident: models.Incident) -> IncidentRead:
         ],
         recommendation=recommendation_read(session, recommendation) if recommendation else None,
         decision=decision_read(session, decision) if decision else None,
+        referrals=_referrals(session, incident.id, agency_id),
     )
+
+
+def _referrals(
+    session: Session, incident_id: int, agency_id: int | None
+) -> list[IncidentReferralRead]:
+    if agency_id is None:
+        return []
+    today = utcnow().date()
+    shown = []
+    for row in referrals.of_incident(session, incident_id):
+        if agency_id not in {row.from_agency_id, row.to_agency_id}:
+            continue
+        receiver = session.get(models.Agency, row.to_agency_id) if row.to_agency_id else None
+        shown.append(
+            IncidentReferralRead(
+                id=row.id,
+                person_id=facts.person_of_record(session, row.person_record_id),
+                referral_type=row.referral_type,
+                status=row.status,
+                to=receiver.name if receiver else (row.to_program_key or "—"),
+                due_on=row.due_on,
+                overdue=profile.overdue(row, today),
+            )
+        )
+    return shown
 
 
 def _address(place: models.Place | None) -> str | None:

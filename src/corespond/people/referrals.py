@@ -51,7 +51,9 @@ def _roles(user: models.User) -> set[Role]:
 def send(
     session: Session, *, by: models.User, person_id: int, referral_type: str,
     to_agency_id: int, to_program_id: int | None = None, reason: str = "",
+    incident_id: int | None = None,
 ) -> models.Referral:  # fmt: skip
+    """Refer the person (``incident_id``: from a live incident, whose card then shows it)."""
     if by.agency_id is None or not _roles(by) & SENDERS:
         raise ReferralError(
             "referrals are sent by responders, clinicians and caseworkers of an agency"
@@ -78,7 +80,7 @@ def send(
         to_agency_id=receiver.id, to_program_key=program.name if program else None,
         to_program_id=program.id if program else None, status="sent",
         from_agency_id=by.agency_id, from_user_id=by.id, reason=reason.strip()[:4000] or None,
-        due_on=today + timedelta(days=ANSWER_DAYS),
+        due_on=today + timedelta(days=ANSWER_DAYS), incident_id=incident_id,
     )  # fmt: skip
     session.add(referral)
     session.flush()
@@ -146,6 +148,16 @@ def advance(
 def _past(step: str) -> str:
     return {"accept": "accepted", "decline": "declined", "enrol": "enrolled",
             "complete": "completed", "withdraw": "withdrawn"}[step]  # fmt: skip
+
+
+def of_incident(session: Session, incident_id: int) -> list[models.Referral]:
+    """Referrals a responder started from a live incident, oldest first."""
+    referral = models.Referral
+    return list(
+        session.scalars(
+            select(referral).where(referral.incident_id == incident_id).order_by(referral.id)
+        )
+    )
 
 
 def of_agency(
