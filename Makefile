@@ -15,7 +15,7 @@ DEMO_AS_OF = $(shell echo $$((2022 + $(YEARS))))-12-31
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: help install demo demo-city demo-data serve test test-postgres test-browser lint format typecheck bench clean
+.PHONY: help install demo demo-city demo-data demo-feed serve test test-postgres test-browser lint format typecheck bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -46,6 +46,13 @@ demo: demo-data  ## Set up everything, build and import the demo city, serve it 
 	@echo "  sign in as a demo user above; the code: CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond demo code demo-data-steward"
 	@echo
 	CORESPOND_MODE=demo CORESPOND_AS_OF=$(DEMO_AS_OF) CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond serve --host $(HOST) --port $(PORT)
+
+demo-feed: install  ## With `make demo` running: replay the city's last 30 days of CAD incidents (EIDO) into it, 600 times faster
+	@test -f var/demo.db -a -d $(DEMO)/cad-eido || { echo "run 'make demo' first (in another terminal)"; exit 1; }
+	@set -e; \
+	issued=$$(CORESPOND_MODE=demo CORESPOND_DATABASE_URL=sqlite:///var/demo.db $(BIN)/corespond users token demo-dispatcher --name "make demo-feed" --scopes dispatch:intake,dispatch:read,dispatch:decide --days 1); \
+	echo "  live feed into http://$(HOST):$(PORT)/dispatch (sign in as demo-dispatcher to watch; stop with Ctrl+C)"; \
+	CORESPOND_API_TOKEN=$$(printf '%s\n' "$$issued" | tail -n 1) $(BIN)/corespond dispatch replay $(DEMO)/cad-eido --speed 600 --url http://$(HOST):$(PORT)
 
 serve: install  ## Serve the app on the configured database (CORESPOND_DATABASE_URL)
 	$(BIN)/corespond serve --host $(HOST) --port $(PORT)

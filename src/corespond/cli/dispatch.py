@@ -21,12 +21,15 @@ app = typer.Typer(
     help="Live CAD incidents: `corespond dispatch replay` sends an export as a live feed.",
 )
 TOKEN_VARIABLE = "CORESPOND_API_TOKEN"
+SHOWN_REJECTIONS = 10
+"""Skipped rows named one by one before the count alone is given."""
 
 
 @app.command("replay")
 def replay_command(
     source: Annotated[
-        Path, typer.Argument(help="A CAD CSV export, or EIDO JSON (file or folder).")
+        Path,
+        typer.Argument(exists=True, help="A CAD CSV export, or EIDO JSON (file or folder)."),
     ],
     speed: Annotated[
         float,
@@ -55,16 +58,22 @@ def replay_command(
     except SourceError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    for rejection in feed.rejections[:SHOWN_REJECTIONS]:
+        console.print(
+            f"[yellow]skipped[/] {escape(rejection.file)} {escape(rejection.locator)}: "
+            f"{escape(rejection.reason)}"
+        )
     send = _http_sender(url) if url else _store_sender(user)
     columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task("replay", total=len(feed))
+        task = bar.add_task("replay", total=len(feed.items))
         summary = replay.replay(
-            feed, send, speed=speed, progress=lambda n: bar.update(task, advance=n)
+            feed.items, send, speed=speed, progress=lambda n: bar.update(task, advance=n)
         )
+    skipped = f"; {len(feed.rejections)} rows skipped" if feed.rejections else ""
     console.print(
         f"sent {summary.sent} in {summary.seconds:.1f} s: {summary.created} new, "
-        f"{summary.updated} updates or repeats, {summary.refused} refused"
+        f"{summary.updated} updates or repeats, {summary.refused} refused{skipped}"
     )
     if summary.refused:
         raise typer.Exit(1)
@@ -82,7 +91,17 @@ def _http_sender(url: str) -> Any:
     )
 
     def send(document: dict[str, Any]) -> int:
-        answer = client.post("/api/v1/dispatch/incidents", json=document)
+        try:
+            answer = client.post("/api/v1/dispatch/incidents", json=document)
+        except httpx2.TransportError as exc:
+            console.print(f"[red]error:[/] cannot reach {escape(url)}: {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        if answer.status_code in {401, 403}:  # every later document would be refused too
+            console.print(
+                f"[red]error:[/] the server refused the token ({answer.status_code}): "
+                f"{escape(answer.text[:300])}"
+            )
+            raise typer.Exit(2)
         if answer.status_code >= 300:
             console.print(f"[yellow]refused ({answer.status_code}):[/] {escape(answer.text[:300])}")
         return answer.status_code
@@ -91,9 +110,8 @@ def _http_sender(url: str) -> Any:
 
 
 def _store_sender(username: str | None) -> Any:
-    from sqlalchemy import select
-
-    from corespond import models
+    from corespond.access import users
+    from corespond.access.roles import Role
     from corespond.db.engine import unit_of_work
     from corespond.dispatch import live, service
 
@@ -101,9 +119,14 @@ def _store_sender(username: str | None) -> Any:
         console.print("[red]error:[/] name the sending dispatcher with --user (or use --url)")
         raise typer.Exit(2)
     with unit_of_work() as session:
-        user_id = session.scalar(select(models.User.id).where(models.User.username == username))
-    if user_id is None:
-        console.print(f"[red]error:[/] no user {escape(username)!r}")
+        try:
+            user = users.get_user(session, username)
+        except users.UserError as exc:
+            console.print(f"[red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        user_id, roles = user.id, users.roles_of(user)
+    if Role.DISPATCHER not in roles:  # as the intake API requires
+        console.print(f"[red]error:[/] {escape(username)!r} is not a dispatcher")
         raise typer.Exit(2)
 
     def send(document: dict[str, Any]) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -33,25 +33,38 @@ class FeedItem:
     document: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Feed:
+    items: list[FeedItem]
+    """The incidents to send, oldest first."""
+    rejections: list[Rejection] = field(default_factory=list)
+    """Rows of a CSV export that could not be read, or calls that make no EIDO document
+    (skipped, not sent)."""
+
+
 @dataclass
 class ReplaySummary:
     sent: int = 0
     created: int = 0
     updated: int = 0
     refused: int = 0
-    skipped: int = 0
-    """Rows of the export that could not be read (counted, not sent)."""
     seconds: float = 0.0
 
 
-def read_feed(path: Path, tz: tzinfo, *, limit: int | None = None) -> list[FeedItem]:
-    """The export's incidents as EIDO documents, oldest first (raises ``SourceError``)."""
+def read_feed(path: Path, tz: tzinfo, *, limit: int | None = None) -> Feed:
+    """The export's incidents as EIDO documents, oldest first.
+
+    Raises:
+        SourceError: nothing to replay there, or an EIDO file that is not JSON or not EIDO (a
+            document feed is all or nothing; a CSV export's unreadable rows are skipped).
+    """
+    rejections: list[Rejection] = []
     if CadCsvAdapter.sniff(path, _head(path)):
-        items = list(_csv_feed(path, tz))
+        items = list(_csv_feed(path, tz, rejections))
     else:
         items = list(_eido_feed(path, tz))
     items.sort(key=lambda item: item.received_at)
-    return items[:limit] if limit else items
+    return Feed(items[:limit] if limit else items, rejections)
 
 
 def _head(path: Path) -> bytes:
@@ -79,12 +92,15 @@ def _eido_feed(path: Path, tz: tzinfo) -> Iterator[FeedItem]:
             yield FeedItem(_when(call), document)
 
 
-def _csv_feed(path: Path, tz: tzinfo) -> Iterator[FeedItem]:
+def _csv_feed(path: Path, tz: tzinfo, rejections: list[Rejection]) -> Iterator[FeedItem]:
     by_call: dict[str, list[r.Record]] = {}
     persons: dict[str, r.PersonRecordIn] = {}
     seen: set[tuple[str, str]] = set()
     for item in CadCsvAdapter().read(path, ReadOptions(timezone=tz)):
-        if isinstance(item, Rejection) or not isinstance(item, SourceRow):
+        if isinstance(item, Rejection):
+            rejections.append(item)
+            continue
+        if not isinstance(item, SourceRow):
             continue
         for record in item.records:
             if isinstance(record, r.PersonRecordIn):
@@ -97,14 +113,19 @@ def _csv_feed(path: Path, tz: tzinfo) -> Iterator[FeedItem]:
                 continue
             seen.add((record.kind, record.source_key))
             by_call.setdefault(call_key, []).append(record)
-    for records in by_call.values():
+    for call_key, records in by_call.items():
         calls = [record for record in records if isinstance(record, r.CallIn)]
         if not calls:
-            continue  # names of a call the calls file does not hold
+            continue  # names of a call the calls file does not hold (or whose row was rejected)
         named = [record for record in records if isinstance(record, r.CallPersonIn)]
         people = [persons[n.person_key] for n in named if n.person_key in persons]
+        named = [n for n in named if n.person_key in persons]  # a rejected name row: left out
         rest = [record for record in records if isinstance(record, r.UnitResponseIn)]
-        document = eido_write.incident_document([calls[0], *rest, *people, *named])
+        try:
+            document = eido_write.incident_document([calls[0], *rest, *people, *named])
+        except ValueError as exc:
+            rejections.append(Rejection(str(path), f"call {call_key}", str(exc), ""))
+            continue
         yield FeedItem(_when(calls[0]), document)
 
 
@@ -120,16 +141,22 @@ def replay(
     *,
     speed: float,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.perf_counter,
     progress: Callable[[int], None] | None = None,
 ) -> ReplaySummary:
-    """Send each document at its time, ``speed`` times faster than it happened (0: at once)."""
+    """Send each document at its time, ``speed`` times faster than it happened (0: at once).
+
+    The first document goes at once and each later one ``(received_at - first) / speed``
+    seconds after the start by ``clock``; a send that takes longer delays the ones after it
+    only as long as it takes to catch up (the schedule is kept, not the gaps).
+    """
     summary = ReplaySummary()
-    started = time.perf_counter()
+    started = clock()
     first = feed[0].received_at if feed else None
     for item in feed:
         if speed > 0 and first is not None:
             due = (item.received_at - first).total_seconds() / speed
-            wait = due - (time.perf_counter() - started)
+            wait = due - (clock() - started)
             if wait > 0:
                 sleep(wait)
         status = send(item.document)
@@ -142,5 +169,5 @@ def replay(
             summary.refused += 1
         if progress:
             progress(1)
-    summary.seconds = time.perf_counter() - started
+    summary.seconds = clock() - started
     return summary
