@@ -114,6 +114,12 @@ def test_the_dispatcher_accepts_or_overrides_with_a_reason(bare: Any) -> None:
         json={"action": "override", "configuration": "helicopter", "reason": "x"},
     )
     assert unknown.status_code == 422
+    same = bare.cad.post(
+        url.format(second["id"]),
+        json={"action": "override", "reason": "x",
+              "configuration": second["recommendation"]["configuration"]},
+    )  # fmt: skip
+    assert same.status_code == 422, "overriding with the recommendation is accepting it"
     overridden = bare.cad.post(
         url.format(second["id"]),
         json={"action": "override", "configuration": "care_team_police",

@@ -8,26 +8,17 @@ import json
 import re
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from corespond import models
 from corespond.db.engine import unit_of_work
-from corespond.dispatch import service, triage
+from corespond.dispatch import triage
 from support.auth import csrf
 from support.incidents import simple
 
 EVENING = "2026-11-30T05:00:00Z"
 """21:00 on a Sunday in Riverbend (America/Los_Angeles): inside the default care-team hours
 (06:00-22:00), outside the edited ones (08:00-20:00)."""
-
-
-@pytest.fixture(autouse=True)
-def fresh_protocol_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``dispatch.service`` keeps parsed protocols by row id, and the emptied test store gives
-    the next test's version 2 the id of the last test's: without this, a test would be
-    recommended under another test's edit (reported; in a real store ids are not reused)."""
-    monkeypatch.setattr(service, "_parsed_protocols", {})
 
 
 def versions() -> list[tuple[int, bool]]:
@@ -95,11 +86,6 @@ def test_an_incident_received_first_stores_the_default_too(bare: Any) -> None:
     assert version_rows(page.text) == [("1", "yes")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatch/pages.py save_protocol calls session.rollback() inside unit_of_work()'s "
-    "transaction, then queries the closed transaction (InvalidRequestError, a 500; reported)",
-)
 def test_invalid_yaml_is_refused_with_every_problem_and_nothing_saved(bare: Any) -> None:
     manager = bare.client("pm-pruitt", "program_manager")
     manager.get("/dispatch/protocol")

@@ -85,24 +85,47 @@ def start(db: Session, user: models.User) -> str:
 
 
 def load(db: Session, token: str | None) -> Active | None:
-    """The signed-in session for ``token``, touched; None if absent, ended, idle or too old."""
+    """The signed-in session for ``token``; None if absent, ended, idle or too old (reads
+    only: ``touch`` records the activity, or ends a session found idle)."""
     if not token:
         return None
     row = db.scalar(select(models.WebSession).where(models.WebSession.token_hash == _digest(token)))
-    if row is None or row.user_id is None or row.ended_at is not None:
-        return None
-    now = utcnow()
-    if now - row.last_seen_at > IDLE_TIMEOUT or (
-        row.authenticated_at is None or now - row.authenticated_at > REAUTHENTICATE_AFTER
-    ):
-        row.ended_at = now
+    if row is None or row.user_id is None or row.ended_at is not None or _stale(row):
         return None
     user = db.get(models.User, row.user_id)
     if user is None or user.locked_at is not None:
-        row.ended_at = now
         return None
-    row.last_seen_at = now
     return Active(row, user)
+
+
+TOUCH_EVERY = timedelta(minutes=1)
+"""How often a session's activity is written (the idle timeout counts in minutes; a write per
+request would make every page view a write)."""
+
+
+def touch_due(row: models.WebSession) -> bool:
+    return utcnow() - row.last_seen_at >= TOUCH_EVERY
+
+
+def touch(db: Session, token: str) -> None:
+    """Record the session's activity; end it if it has gone idle, grown too old or its user
+    is locked or gone."""
+    row = db.scalar(select(models.WebSession).where(models.WebSession.token_hash == _digest(token)))
+    if row is None or row.ended_at is not None:
+        return
+    now = utcnow()
+    user = db.get(models.User, row.user_id) if row.user_id is not None else None
+    if _stale(row) or user is None or user.locked_at is not None:
+        row.ended_at = now
+    else:
+        row.last_seen_at = now
+
+
+def _stale(row: models.WebSession) -> bool:
+    now = utcnow()
+    return now - row.last_seen_at > IDLE_TIMEOUT or (
+        row.authenticated_at is None or now - row.authenticated_at > REAUTHENTICATE_AFTER
+    )
 
 
 def end(db: Session, token: str | None) -> None:

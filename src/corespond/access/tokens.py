@@ -67,9 +67,24 @@ def load(session: Session, secret: str) -> tuple[models.ApiToken, models.User] |
     user = session.get(models.User, token.user_id)
     if user is None or user.locked_at is not None:
         return None
-    token.last_used_at = now
-    token.uses += 1
     return token, user
+
+
+TOUCH_EVERY = timedelta(minutes=1)
+"""How often a token's last use is written: a write per request would make every read a write
+(and SQLite takes one writer at a time)."""
+
+
+def touch_due(token: models.ApiToken) -> bool:
+    return token.last_used_at is None or utcnow() - token.last_used_at >= TOUCH_EVERY
+
+
+def touch(session: Session, token_id: int) -> None:
+    """Record that the token is in use (``uses`` counts the minutes it was used in)."""
+    token = session.get(models.ApiToken, token_id)
+    if token is not None:
+        token.last_used_at = utcnow()
+        token.uses += 1
 
 
 def _digest(secret: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,21 @@ def unit_of_work(sessions: sessionmaker[Session] | None = None) -> Iterator[Sess
     Services never commit; the request or the CLI command that owns the work uses this.
     """
     session = (sessions or session_factory(write=True))()
-    try:
-        with session.begin():
-            yield session
-    finally:
-        session.close()
+    bind = session.get_bind()
+    serial = (
+        _sqlite_writers
+        if bind.dialect.name == "sqlite" and bind.get_execution_options().get("write", False)
+        else nullcontext()
+    )
+    with serial:
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+
+_sqlite_writers = threading.RLock()
+"""SQLite takes one writer at a time: this process's writers queue here, in order, rather than
+on SQLite's busy handler, which polls with growing sleeps (up to 100 ms each) and, with many
+threads waiting, lets one wait far longer than the rest."""

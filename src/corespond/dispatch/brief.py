@@ -126,13 +126,20 @@ class Brief:
         return any(p.plan is not None or p.contact is not None for p in self.people)
 
 
-def assemble(session: Session, reader: Reader, incident: models.Incident) -> Brief:
-    """What ``reader`` may know about the incident's people and place (decisions audited)."""
+def assemble(
+    session: Session, reader: Reader, incident: models.Incident, *, for_triage: bool = False
+) -> Brief:
+    """What ``reader`` may know about the incident's people and place (decisions audited).
+
+    ``for_triage``: only what the triage protocol weighs (the cautions, and whether a response
+    plan or a care-team contact exists), as intake needs it; the timeline and premise calls
+    are read when someone opens the brief.
+    """
     call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
     at = (call.received_at if call else None) or incident.received_at
     agencies = people_repository.agencies(session)
     people = [
-        _person(session, reader, match, role, agencies, at)
+        _person(session, reader, match, role, agencies, at, for_triage=for_triage)
         for match, role in repository.matches_with_roles(session, incident)
     ]
     premise_calls: list[PremiseCall] = []
@@ -140,7 +147,10 @@ def assemble(session: Session, reader: Reader, incident: models.Incident) -> Bri
     cautions: list[CautionLine] = []
     withheld: list[str] = []
     if call is not None and call.place_id is not None:
-        premise_count, premise_calls, withheld = _premise_calls(session, reader, call, agencies, at)
+        if not for_triage:
+            premise_count, premise_calls, withheld = _premise_calls(
+                session, reader, call, agencies, at
+            )
         cautions, more = _place_cautions(session, reader, call.place_id, agencies, at)
         withheld += more
     return Brief(incident.id, people, premise_calls, premise_count, cautions, withheld)
@@ -153,8 +163,14 @@ def _person(
     role: str,
     agencies: dict[int, models.Agency],
     at: datetime,
+    *,
+    for_triage: bool,
 ) -> BriefPerson:
-    record = facts.records_by_id(session, [match.person_record_id]).get(match.person_record_id)
+    record = (
+        None
+        if for_triage  # the protocol weighs no names
+        else facts.records_by_id(session, [match.person_record_id]).get(match.person_record_id)
+    )
     seen = record is not None and reader.record(record, match.person_id).allowed
     name = (
         profile.full_name(record.first_name, record.middle_name, record.last_name)
@@ -172,7 +188,7 @@ def _person(
         age=profile.age(record.dob, at.date()) if seen and record and record.dob else None,
     )
     if entry.person_id is not None:
-        _history(session, reader, entry, entry.person_id, agencies, at)
+        _history(session, reader, entry, entry.person_id, agencies, at, for_triage=for_triage)
     return entry
 
 
@@ -183,16 +199,22 @@ def _history(
     person_id: int,
     agencies: dict[int, models.Agency],
     at: datetime,
+    *,
+    for_triage: bool,
 ) -> None:
     """Cautions, plan, care-team contact and recent contacts of a linked person."""
     holder, decide = profile.deciders(reader, person_id, agencies)
     record_ids = facts.record_ids_of(session, person_id)
     since = at - timedelta(days=RECENT_DAYS)
-    touches = [
-        touch
-        for touch in facts.touches(session, record_ids, since=since)
-        if touch.at <= at and touch.record_id != entry.record_id
-    ]
+    touches = (
+        []
+        if for_triage
+        else [
+            touch
+            for touch in facts.touches(session, record_ids, since=since)
+            if touch.at <= at and touch.record_id != entry.record_id
+        ]
+    )
     caution_rows = people_repository.cautions_of(session, record_ids)
     plan_rows = people_repository.plans_of(session, record_ids)
     contacts = people_repository.care_team_contacts_of(session, record_ids)

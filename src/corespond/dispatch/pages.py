@@ -189,7 +189,6 @@ def save_protocol(
         try:
             service.save_protocol(session, text, note=note or None, user_id=principal.user_id)
         except triage.ProtocolError as error:
-            session.rollback()
             active, _ = service.protocol_of(session)
             context = {
                 "active": "dispatch", "current": active, "shown": active,

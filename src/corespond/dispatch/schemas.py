@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from corespond.dispatch.protocol import FLAGS
 from corespond.schemas import UtcDatetime
 from corespond.sources.records import CallSource, ResponderType
 
@@ -61,7 +62,16 @@ class SimpleIncident(_Form):
     location: LocationForm | None = None
     notes: list[str] = Field(default_factory=list, max_length=200)
     flags: list[str] = Field(default_factory=list, max_length=20)
-    """What the call-taker ticked (weapon, violence, medical_emergency, ...)."""
+    """What the call-taker ticked (weapon, violence, medical_emergency, ...: docs/dispatch.md)."""
+
+    @field_validator("flags")
+    @classmethod
+    def known_flags(cls, flags: list[str]) -> list[str]:
+        unknown = sorted(set(flags) - set(FLAGS))
+        if unknown:
+            raise ValueError(f"unknown flag(s) {unknown}; flags are {', '.join(FLAGS)}")
+        return flags
+
     people: list[PersonForm] = Field(default_factory=list, max_length=50)
     units: list[UnitForm] = Field(default_factory=list, max_length=50)
     dispatched_at: UtcDatetime | None = None

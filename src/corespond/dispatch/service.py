@@ -245,7 +245,9 @@ def _store(
     call = repository.call_id(session, incident.incident_key, source.id)
     incident.call_id = call
     if call is not None:
-        ingest_repository.resolve_call_references(session, incident.incident_key, source.id, call)
+        ingest_repository.resolve_call_references(
+            session, incident.incident_key, source.id, call, (rec.kind for rec in records)
+        )
     cleared = [
         rec for rec in records if isinstance(rec, r.CallIn) and (rec.cleared_at or rec.disposition)
     ]
@@ -320,6 +322,7 @@ def save_protocol(
     """A program manager's edit: validated (``triage.ProtocolError`` lists every problem),
     stored as the program's next version and made the active one. Audited."""
     parsed = triage.parse_protocol(text, source="the edited protocol")
+    protocol_of(session)  # the packaged default is version 1 of the history, edited or not
     version = repository.next_protocol_version(session, parsed.name)
     repository.deactivate_protocols(session)
     row = models.TriageProtocol(
@@ -337,14 +340,18 @@ def save_protocol(
     return row
 
 
-_parsed_protocols: dict[int, triage.Protocol] = {}
+_parsed_protocols: dict[tuple[int, str], triage.Protocol] = {}
+"""Parsed versions by (row id, text): parsing is milliseconds, a recommendation must not be."""
 
 
 def _parsed(stored: models.TriageProtocol) -> triage.Protocol:
-    parsed = _parsed_protocols.get(stored.id)
+    key = (stored.id, stored.text)
+    parsed = _parsed_protocols.get(key)
     if parsed is None:
         parsed = triage.parse_protocol(stored.text, source=f"{stored.program} v{stored.version}")
-        _parsed_protocols[stored.id] = parsed
+        if len(_parsed_protocols) > 32:
+            _parsed_protocols.clear()
+        _parsed_protocols[key] = parsed
     return parsed
 
 
@@ -355,7 +362,7 @@ def recommend(
     know of its people and place; stored only when it differs from the incident's last one."""
     stored, protocol = protocol_of(session)
     reader = Reader(session, user_id=user_id, purpose=Purpose.EMERGENCY_RESPONSE)
-    brief = briefs.assemble(session, reader, incident)
+    brief = briefs.assemble(session, reader, incident, for_triage=True)
     situation = situation_of(session, incident, brief)
     found = triage.recommend(protocol, situation)
     steps = [_plain(step) for step in found.steps]
@@ -436,6 +443,11 @@ def decide(
             )
         if not answer.reason:
             raise IntakeError("reason: say why the recommendation is overridden", field="reason")
+        if answer.configuration == recommendation.configuration:
+            raise IntakeError(
+                "configuration: that is what was recommended; accept it instead",
+                field="configuration",
+            )
         configuration = answer.configuration
     else:
         configuration = recommendation.configuration

@@ -324,12 +324,20 @@ def resolve_references(session: Session) -> None:
         )
 
 
+CALL_CHILDREN: dict[str, Any] = {
+    "unit_response": models.UnitResponse,
+    "call_person": models.CallPerson,
+    "caution": models.Caution,
+}
+
+
 def resolve_call_references(
-    session: Session, call_key: str, source_system_id: int, call_id: int
+    session: Session, call_key: str, source_system_id: int, call_id: int, kinds: Iterable[str]
 ) -> None:
-    """Point one call's units, people and cautions of the same source at it: what
-    ``resolve_references`` does for a whole import, for one live incident's rows only."""
-    for model in (models.UnitResponse, models.CallPerson, models.Caution):
+    """Point one call's units, people and cautions of the same source (of ``kinds``, the
+    record kinds it has) at it: what ``resolve_references`` does for a whole import, for one
+    live incident's rows only."""
+    for model in (CALL_CHILDREN[kind] for kind in sorted(set(kinds)) if kind in CALL_CHILDREN):
         session.execute(
             update(model)
             .where(

@@ -65,29 +65,43 @@ def _principal(request: Request) -> Principal:
 
 
 def _find_principal(request: Request) -> Principal:
+    """Who is asking, read in a read transaction; their activity is written at most once a
+    minute (``tokens.touch``, ``sessions.touch``), so that a read stays a read."""
     authorization = request.headers.get("authorization", "")
-    with unit_of_work() as db:
+    with session_factory()() as db, db.begin():
         if authorization.lower().startswith("bearer "):
             found = tokens.load(db, authorization[7:].strip())
             if found is None:
                 raise SignInRequired("the API token is unknown, expired or revoked")
             token, user = found
-            return Principal(
+            principal = Principal(
                 user.id, user.username, user.display_name, user.agency_id, roles_of(user),
                 "token", scopes=frozenset(token.scopes.split()),
             )  # fmt: skip
-        active = sessions.load(db, request.cookies.get(sessions.COOKIE))
+            if tokens.touch_due(token):
+                with unit_of_work() as writing:
+                    tokens.touch(writing, token.id)
+            return principal
+        cookie = request.cookies.get(sessions.COOKIE)
+        active = sessions.load(db, cookie)
         if active is None:
+            if cookie:
+                with unit_of_work() as writing:
+                    sessions.touch(writing, cookie)  # ends it, if it went idle
             raise SignInRequired("sign in to continue")
         user = active.user
         roles = roles_of(user)
         allowed = purposes_for(roles)
         chosen = active.session.purpose
         purpose = Purpose(chosen) if chosen in allowed else (allowed[0] if allowed else None)
-        return Principal(
+        principal = Principal(
             user.id, user.username, user.display_name, user.agency_id, roles,
             "session", csrf_token=active.session.csrf_token, purpose=purpose,
         )  # fmt: skip
+        if sessions.touch_due(active.session):
+            with unit_of_work() as writing:
+                sessions.touch(writing, cookie or "")
+        return principal
 
 
 SignedIn = Annotated[Principal, Depends(_principal)]
