@@ -102,6 +102,7 @@ def test_updates_merge_into_the_incident(bare: Any) -> None:
             json.dumps(simple("INC-7", units=[{"call_sign": "X1", "type": "spaceship"}])).encode(),
             "units.0.type",
         ),
+        (json.dumps(simple("INC-7", flags=["weapn"])).encode(), "flags"),
         (
             json.dumps({"eidoVersion": "1.0", "incidentComponent": {}}).encode(),
             "incidentComponent.internalIncidentId",
@@ -115,6 +116,7 @@ def test_updates_merge_into_the_incident(bare: Any) -> None:
         "time",
         "date",
         "unit type",
+        "unknown flag",
         "eido without incident id",
     ],
 )
