@@ -20,7 +20,7 @@ incidents were all stored and published with p99 under a second. Target: p95 und
 50 per second.
 
     .venv/bin/python bench/dispatch.py [--city var/bench-city] [--database URL | --postgres]
-        [--rate 50] [--seconds 300] [--ramp 25,50,75,100,150,200] [--step-seconds 20]
+        [--rate 50] [--seconds 300] [--ramp 5,10,20,30,40,50,75,100] [--step-seconds 20]
         [--workers 2]
 """
 
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help=f"use {POSTGRES}")
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=300.0)
-    parser.add_argument("--ramp", default="25,50,75,100,150,200")
+    parser.add_argument("--ramp", default="5,10,20,30,40,50,75,100")
     parser.add_argument("--step-seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2, help="app processes on PostgreSQL")
     args = parser.parse_args()
@@ -79,8 +79,6 @@ def main() -> None:
     workers = args.workers if url.startswith("postgresql") else 1
     print(f"store {url}; {len(templates)} incident templates; {workers} app process(es)")
     with _server(url, workers) as base:
-        sustained = asyncio.run(_run(base, token, templates, args.rate, args.seconds))
-        _report(f"sustained {args.rate:g}/s for {args.seconds:g} s", sustained, target=True)
         best = None
         for rate in [float(r) for r in args.ramp.split(",") if r]:
             step = asyncio.run(_run(base, token, templates, rate, args.step_seconds))
@@ -90,6 +88,8 @@ def main() -> None:
             else:
                 break
         print(f"\nhighest rate sustained without loss (p99 under 1 s): {best or 'none'} per second")
+        sustained = asyncio.run(_run(base, token, templates, args.rate, args.seconds))
+        _report(f"sustained {args.rate:g}/s for {args.seconds:g} s", sustained, target=True)
     _check_store(url)
 
 
@@ -171,8 +171,8 @@ class _Run:
     offered: float
     seconds: float
     sent: int = 0
-    answered: dict[int, int] = field(default_factory=dict)
-    """Status code → count."""
+    answered: dict[str, int] = field(default_factory=dict)
+    """Status code (or the error, for a request not answered in time) → count."""
     latencies_ms: list[float] = field(default_factory=list)
     """From sending to the board hearing the incident was created."""
     brief_ms: list[float] = field(default_factory=list)
@@ -230,7 +230,10 @@ async def _run(
                             fetches.append(asyncio.create_task(fetch_brief(incident)))
 
         async def fetch_brief(incident: int) -> None:
-            answer = await client.get(f"/api/v1/dispatch/incidents/{incident}/brief")
+            try:
+                answer = await client.get(f"/api/v1/dispatch/incidents/{incident}/brief")
+            except httpx2.HTTPError:
+                return
             if answer.status_code == 200:
                 briefed[incident] = time.perf_counter()
 
@@ -245,8 +248,14 @@ async def _run(
                 incident = incident[0]
             incident["internalIncidentId"] = f"BENCH-{tag}-{index}"
             sent_at[index] = time.perf_counter()
-            answer = await client.post("/api/v1/dispatch/incidents", json=document)
-            result.answered[answer.status_code] = result.answered.get(answer.status_code, 0) + 1
+            try:
+                answer = await client.post("/api/v1/dispatch/incidents", json=document)
+            except httpx2.HTTPError as exc:  # not answered in time: the CAD would retry
+                name = type(exc).__name__
+                result.answered[name] = result.answered.get(name, 0) + 1
+                return
+            status = str(answer.status_code)
+            result.answered[status] = result.answered.get(status, 0) + 1
             if answer.status_code in (200, 201):
                 incident_of[index] = answer.json()["incident"]["id"]
             if index % RETRY_EVERY == 0:  # the CAD retries: the same message again

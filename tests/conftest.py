@@ -34,6 +34,10 @@ def _shared_reference() -> Path:
 
 SHARED_REFERENCE = _shared_reference()
 
+# Tests make many apps on stores they empty between tests: no app warms the matcher's index in
+# the background (tests that need it warm it themselves).
+os.environ.setdefault("CORESPOND_WARM_MATCHER", "false")
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:

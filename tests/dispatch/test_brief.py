@@ -183,3 +183,15 @@ def test_a_responder_refers_a_person_from_the_incident_and_sees_where_it_stands(
     person = officer.get(f"/api/v1/people/{dispatch.known.person_id}")
     assert person.status_code == 200, person.text
     assert any(r["id"] == referral["id"] for r in person.json()["referrals"])
+
+
+def test_no_care_team_free_falls_back_as_the_protocol_says(bare: Any) -> None:
+    free = bare.send(simple("INC-11", available_units={"care_team": 2, "police": 4}))
+    assert free.json()["incident"]["recommendation"]["configuration"] == "care_team"
+    none_free = bare.send(simple("INC-12", available_units={"care_team": 0, "police": 4}))
+    found = none_free.json()["incident"]["recommendation"]
+    assert found["configuration"] != "care_team", found
+    assert any(step["kind"] == "fallback" for step in found["steps"]), found["steps"]
+    # The CAD reports a care team free again: the incident is recommended anew.
+    again = bare.send(simple("INC-12", available_units={"care_team": 1, "police": 4}))
+    assert again.json()["incident"]["recommendation"]["configuration"] == "care_team"

@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from corespond.config import Settings, get_settings
 
+SQLITE_POOL = 40
+"""anyio's worker threads, which run the app's synchronous endpoints."""
+
 
 def _prepare_sqlite(url: str, busy_timeout_ms: int) -> dict[str, Any]:
     database = make_url(url).database
@@ -28,8 +31,13 @@ def create_db_engine(settings: Settings | None = None, url: str | None = None) -
     settings = settings or get_settings()
     url = url or settings.database_url
     if make_url(url).get_backend_name() == "sqlite":
+        # A connection for each of the server's worker threads (40), so that none waits for
+        # one: SQLite connections are cheap, and readers never wait on the writer (WAL).
         engine = create_engine(
-            url, connect_args=_prepare_sqlite(url, settings.sqlite_busy_timeout_ms)
+            url,
+            connect_args=_prepare_sqlite(url, settings.sqlite_busy_timeout_ms),
+            pool_size=SQLITE_POOL,
+            max_overflow=SQLITE_POOL,
         )
 
         @event.listens_for(engine, "connect")

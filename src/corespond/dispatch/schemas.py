@@ -72,6 +72,9 @@ class SimpleIncident(_Form):
             raise ValueError(f"unknown flag(s) {unknown}; flags are {', '.join(FLAGS)}")
         return flags
 
+    available_units: dict[ResponderType, int] | None = None
+    """Free units per responder type, as the CAD knows them (``{"care_team": 0}``): a
+    configuration with none free falls back as the protocol says."""
     people: list[PersonForm] = Field(default_factory=list, max_length=50)
     units: list[UnitForm] = Field(default_factory=list, max_length=50)
     dispatched_at: UtcDatetime | None = None

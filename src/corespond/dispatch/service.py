@@ -81,11 +81,15 @@ def receive(session: Session, *, user_id: int, message: object, form: Form) -> R
     """Take one intake message (see the module docstring); raises :class:`IntakeError`."""
     tz = ZoneInfo(get_settings().timezone)
     flags: list[str] = []
+    available: str | None = None
     document: object
     if form == "simple":
         simple = _simple(message)
         document = simple_document(simple)
         flags = simple.flags
+        if simple.available_units is not None:
+            counts = {str(kind): max(count, 0) for kind, count in simple.available_units.items()}
+            available = json.dumps(counts, sort_keys=True)
     else:
         document = message
     records = _records(document, tz)
@@ -117,10 +121,15 @@ def receive(session: Session, *, user_id: int, message: object, form: Form) -> R
         )
     )  # fmt: skip
     new_flags = sorted(set(filter(None, incident.flags.split(","))) | set(flags))
-    changed = merged != earlier or ",".join(new_flags) != incident.flags
+    available = available or incident.available
+    changed = (
+        merged != earlier or ",".join(new_flags) != incident.flags
+        or available != incident.available
+    )  # fmt: skip
     if changed:
         incident.document = json.dumps(merged, ensure_ascii=False)
         incident.flags = ",".join(new_flags)
+        incident.available = available
         incident.updated_at = utcnow()
         _store(session, incident, source, records)
         _match(session, incident, source, records)
@@ -383,6 +392,7 @@ def recommend(
             "call_type": situation.call_type, "priority": situation.priority,
             "flags": sorted(found.flags), "highest_caution": situation.highest_caution,
             "known_to_programs": situation.known_to_programs,
+            "available": situation.available,
             "received_at": situation.received_at.isoformat(), "beat": situation.beat,
         }),
     )  # fmt: skip
@@ -409,7 +419,7 @@ def situation_of(
         highest_caution=brief.highest_caution,
         caution_types=brief.caution_types,
         known_to_programs=brief.known_to_programs,
-        available=None,
+        available=json.loads(incident.available) if incident.available else None,
     )
 
 

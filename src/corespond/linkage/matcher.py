@@ -118,20 +118,32 @@ def _refresh_in_background(bind: Engine | Connection) -> None:
         _index_lock.release()
 
 
-def ready_index(session: Session, version: tuple[object, ...]) -> FeatureIndex | None:
+def ready_index(
+    session: Session, version: tuple[object, ...], *, behind: bool = False
+) -> FeatureIndex | None:
     """This process's index if it holds what ``session`` sees of the store (model, run and
-    the newest key); otherwise None, and a thread brings it up to date."""
+    the newest key); otherwise None, and a thread brings it up to date.
+
+    ``behind``: an index of the same model and run that lacks only the newest keys will do
+    (its caller reads the keys added since from the store): with records linked every second,
+    as live intake links them, the index is never quite up to date.
+    """
     current = _index
-    if (
-        current is not None
-        and current.version == version
-        and current.watermark == repository.match_key_watermark(session)
-    ):
-        return current
+    if current is not None and current.version == version:
+        newest = repository.match_key_watermark(session)
+        if current.watermark == newest:
+            return current
+        if behind and current.watermark < newest:
+            _refresh_soon(session)
+            return current
+    _refresh_soon(session)
+    return None
+
+
+def _refresh_soon(session: Session) -> None:
     if _index_lock.acquire(blocking=False):
         bind = session.get_bind()
         threading.Thread(target=_refresh_in_background, args=(bind,), daemon=True).start()
-    return None
 
 
 def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
@@ -150,11 +162,11 @@ def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
 class OnlineMatcher:
     """Matches one identity at a time against everyone linked in the store.
 
-    Candidates come from this process's in-memory index (``warm``) when it is up to date,
-    and from the store itself otherwise, or with ``in_memory=False``: what ``link_new`` needs,
-    since it matches each record against the ones it has just indexed in its own, uncommitted,
-    transaction. Either way they are the records sharing a blocking key with the identity in
-    ``person_match_key``.
+    Candidates come from this process's in-memory index (``warm``) of the model and run in
+    force, plus the store's records keyed since the index was built (read in the caller's
+    transaction, so ``link_new`` finds the records it has just keyed in its own, uncommitted,
+    transaction); with no such index, or ``in_memory=False``, all from the store. Either way
+    they are the records sharing a blocking key with the identity in ``person_match_key``.
     """
 
     def __init__(
@@ -166,14 +178,17 @@ class OnlineMatcher:
         self.scorer = load_scorer(session, version)
         self.link_threshold = link_threshold or settings.link_threshold
         self.review_threshold = review_threshold or settings.review_threshold
-        self.index = ready_index(session, version) if in_memory and version else None
-        """None: candidates are read from the store (see ``ready_index``)."""
+        self.index = ready_index(session, version, behind=True) if in_memory and version else None
+        """None: candidates are read from the store (see ``ready_index``); else they come from
+        the index, and from the store for the records keyed since it was built."""
         self._compared: dict[int, tuple[Values, ...]] = {}
         """What the comparisons read of candidates read from the store (records rarely change
         between matches)."""
 
-    def _stored(self, session: Session, keys: list[str], exclude: int | None) -> Columns:
-        ids = [r for r in repository.records_with_keys(session, keys) if r != exclude]
+    def _stored(
+        self, session: Session, keys: list[str], exclude: int | None, after: int = 0
+    ) -> Columns:
+        ids = [r for r in repository.records_with_keys(session, keys, after=after) if r != exclude]
         missing = [i for i in ids if i not in self._compared]
         if len(self._compared) + len(missing) > CACHED_CANDIDATES:
             self._compared.clear()
@@ -202,6 +217,7 @@ class OnlineMatcher:
         keys = match_keys(query)
         if self.index is not None:
             blocks = self.index.candidates(keys, exclude=exclude)
+            blocks.append(self._stored(session, keys, exclude, after=self.index.watermark))
         else:
             blocks = [self._stored(session, keys, exclude)]
         blocks = [block for block in blocks if len(block)]
@@ -315,7 +331,7 @@ def link_new(
     unlinked = repository.unlinked_record_ids(session, record_ids)
     if not unlinked:
         return summary
-    matcher = matcher or OnlineMatcher(session, in_memory=False)
+    matcher = matcher or OnlineMatcher(session)
     for identity in repository.identities_for(session, unlinked):
         calls = repository.calls_of(session, identity.record_id)
         result = matcher.match(session, identity, exclude=identity.record_id, calls=calls)

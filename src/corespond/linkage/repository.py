@@ -201,16 +201,16 @@ def name_frequencies(session: Session) -> dict[str, dict[str, float]]:
     return dict(found)
 
 
-def records_with_keys(session: Session, keys: list[str]) -> list[int]:
-    """Person records sharing at least one of ``keys``."""
+def records_with_keys(session: Session, keys: list[str], *, after: int = 0) -> list[int]:
+    """Person records sharing at least one of ``keys`` (``after``: by a key stored after the
+    key of that id)."""
     if not keys:
         return []
     match_key = models.PersonMatchKey
-    return list(
-        session.scalars(
-            select(match_key.person_record_id).where(match_key.key.in_(keys)).distinct()
-        )
-    )
+    query = select(match_key.person_record_id).where(match_key.key.in_(keys))
+    if after:
+        query = query.where(match_key.id > after)
+    return list(session.scalars(query.distinct()))
 
 
 def match_key_watermark(session: Session) -> int:

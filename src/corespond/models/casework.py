@@ -61,7 +61,7 @@ class Caution(Provenance, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_record_id: Mapped[int | None] = mapped_column(ForeignKey("person_record.id"), index=True)
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
-    call_key: Mapped[str | None] = mapped_column(String(200))
+    call_key: Mapped[str | None] = mapped_column(String(200), index=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call_for_service.id"))
     caution_type: Mapped[str] = mapped_column(String(100))
     severity: Mapped[str] = mapped_column(String(10))

@@ -46,6 +46,9 @@ class Incident(Base):
     flags: Mapped[str] = mapped_column(String(400), default="")
     """Flags the call-taker set (the simple form's ``flags``), comma-separated; EIDO carries
     none, so the protocol finds them in the notes."""
+    available: Mapped[str | None] = mapped_column(Text)
+    """JSON: free units per responder type as the CAD last reported them (the simple form's
+    ``available_units``); None when it did not say (units are then assumed free)."""
 
 
 class IncidentMessage(Base):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,18 +25,21 @@ from corespond.audit import pages as audit_pages
 from corespond.calls import endpoints as call_endpoints
 from corespond.calls import pages as call_pages
 from corespond.config import get_settings
+from corespond.db.engine import session_factory
 from corespond.dispatch import endpoints as dispatch_endpoints
 from corespond.dispatch import pages as dispatch_pages
 from corespond.ingest import endpoints as ingest_endpoints
 from corespond.ingest import pages as ingest_pages
 from corespond.linkage import endpoints as linkage_endpoints
 from corespond.linkage import pages as linkage_pages
+from corespond.linkage.matcher import NoModel, warm
 from corespond.people import endpoints as people_endpoints
 from corespond.people import pages as people_pages
 from corespond.web.dependencies import Forbidden, SignedIn, SignInRequired
 from corespond.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
+logger = logging.getLogger(__name__)
 HOME_PAGES = ((Role.AUDITOR, "/audit/review"), (Role.AGENCY_ADMIN, "/admin/users"))
 """Where a user holding only one of these roles starts (no call data is theirs to see)."""
 
@@ -53,9 +60,29 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if get_settings().warm_matcher:
+        threading.Thread(target=_warm_matcher, name="warm-matcher", daemon=True).start()
+    yield
+
+
+def _warm_matcher() -> None:
+    """The online matcher's index, built while the app already answers (lookups read the
+    store until it is ready)."""
+    try:
+        with session_factory()() as session:
+            warm(session)
+    except NoModel:
+        pass  # nothing linked yet: the first lookup after a run builds it
+    except Exception:
+        logger.exception("warming the online matcher failed; lookups read the store")
+
+
 def create_app() -> FastAPI:
     decisions.validate()  # refuse to start with policies that do not match their schema
     app = FastAPI(
+        lifespan=_lifespan,
         title="corespond",
         version=__version__,
         description="Lawful, audited information sharing for co-response programs.",

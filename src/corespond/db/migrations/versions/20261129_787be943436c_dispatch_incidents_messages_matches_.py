@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
         sa.Column("flags", sa.String(length=400), nullable=False),
+        sa.Column("available", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["call_id"],
             ["call_for_service.id"],
