@@ -68,6 +68,9 @@ def main() -> None:
     parser.add_argument("--ramp", default="5,10,20,30,40,50,75,100")
     parser.add_argument("--step-seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2, help="app processes on PostgreSQL")
+    parser.add_argument(
+        "--settle", type=float, default=30.0, help="seconds to let the app warm up first"
+    )
     args = parser.parse_args()
     url = POSTGRES if args.postgres else args.database
     if url.startswith("postgresql"):
@@ -79,6 +82,7 @@ def main() -> None:
     workers = args.workers if url.startswith("postgresql") else 1
     print(f"store {url}; {len(templates)} incident templates; {workers} app process(es)")
     with _server(url, workers) as base:
+        time.sleep(args.settle)  # the app warms its matcher index at start, in the background
         best = None
         for rate in [float(r) for r in args.ramp.split(",") if r]:
             step = asyncio.run(_run(base, token, templates, rate, args.step_seconds))
