@@ -9,13 +9,24 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine
 
 from corespond.dispatch import live
 from support.incidents import simple
+
+T = TypeVar("T")
+
+
+def run(scenario: Coroutine[Any, Any, T]) -> T:
+    """Run ``scenario`` on an event loop of its own thread: the browser tests' Playwright keeps
+    one running in the main thread for the whole session."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, scenario).result()
 
 
 async def _next_event(stream: Any, timeout: float = 10.0) -> dict[str, Any]:
@@ -39,7 +50,7 @@ def test_an_incident_reaches_the_board_after_its_commit(bare: Any) -> None:
         await stream.aclose()
         return event | {"id": answer.json()["incident"]["id"]}
 
-    event = asyncio.run(scenario())
+    event = run(scenario())
     assert event["incident"] == event["id"] and event["kind"] == "created"
 
 
@@ -57,7 +68,7 @@ def test_a_decision_is_announced_too(bare: Any) -> None:
         await stream.aclose()
         return event
 
-    assert asyncio.run(scenario())["kind"] == "decided"
+    assert run(scenario())["kind"] == "decided"
 
 
 def test_another_process_reaches_this_processs_boards_on_postgresql(store: Engine) -> None:
@@ -78,4 +89,4 @@ def test_another_process_reaches_this_processs_boards_on_postgresql(store: Engin
         await stream.aclose()
         return event
 
-    assert asyncio.run(scenario())["incident"] == 424242
+    assert run(scenario())["incident"] == 424242
