@@ -119,6 +119,9 @@ def files(
             bar.update(row_count, total=summary.read, completed=summary.read)
             report.add(summary)
 
+    if report.stored:
+        with unit_of_work() as session:
+            repository.refresh_statistics(session)
     linked = _link_new_records()
     if as_json:
         output = report.model_dump(exclude={"runs": {"__all__": {"files"}}})
