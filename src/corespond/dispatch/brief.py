@@ -30,6 +30,7 @@ from corespond import models
 from corespond.access import facts
 from corespond.access.reads import Reader
 from corespond.dispatch import repository
+from corespond.dispatch.protocol import SEVERITIES
 from corespond.people import profile
 from corespond.people import repository as people_repository
 
@@ -37,7 +38,6 @@ RECENT_DAYS = 90
 PREMISE_DAYS = 365
 SHOWN_RECENT = 5
 SHOWN_PREMISE = 5
-SEVERITIES = ("highest", "high", "normal", "low", "lowest")
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,8 @@ def assemble(
     at = (call.received_at if call else None) or incident.received_at
     agencies = people_repository.agencies(session)
     people = [
-        _person(session, reader, match, role, agencies, at, for_triage=for_triage)
-        for match, role in repository.matches_with_roles(session, incident)
+        _person(session, reader, match, agencies, at, for_triage=for_triage)
+        for match in repository.incident_matches(session, incident.id)
     ]
     premise_calls: list[PremiseCall] = []
     premise_count = 0
@@ -160,7 +160,6 @@ def _person(
     session: Session,
     reader: Reader,
     match: models.IncidentMatch,
-    role: str,
     agencies: dict[int, models.Agency],
     at: datetime,
     *,
@@ -179,7 +178,7 @@ def _person(
     )
     entry = BriefPerson(
         record_id=match.person_record_id,
-        role=role,
+        role=match.role,
         name=name or "no name given",
         decision=match.decision,
         probability=match.probability,

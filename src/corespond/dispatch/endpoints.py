@@ -16,8 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from corespond.access.reads import Reader
-from corespond.access.roles import Purpose, Role
+from corespond.access.roles import Role
 from corespond.db.engine import unit_of_work
 from corespond.dispatch import live, service, views
 from corespond.dispatch.schemas import (
@@ -108,7 +107,7 @@ def list_incidents(
 ) -> list[IncidentRead]:
     """The newest incidents whose calls you may see."""
     with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        reader = views.responder(session, principal.user_id)
         return views.visible_incidents(session, reader, limit=limit, before=before)
 
 
@@ -118,7 +117,7 @@ def list_incidents(
 def get_incident(incident_id: int, principal: SignedIn) -> IncidentRead:
     """One incident: the call, units, recommendation and the dispatcher's answer."""
     with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        reader = views.responder(session, principal.user_id)
         return views.incident_for(session, reader, incident_id)
 
 
@@ -129,7 +128,7 @@ def get_brief(incident_id: int, principal: SignedIn) -> BriefRead:
     """What responders must know: the people matched and what you may see of them (cautions,
     plan, care-team contact, recent contacts) and the premise history."""
     with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        reader = views.responder(session, principal.user_id)
         views.incident_for(session, reader, incident_id)
         return views.brief_read(session, reader, incident_id)
 
@@ -143,7 +142,7 @@ def get_brief(incident_id: int, principal: SignedIn) -> BriefRead:
 def decide(incident_id: int, answer: DecisionIn, principal: SignedIn) -> DecisionRead:
     """Accept the recommended response, or override it with what is sent and why."""
     with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        reader = views.responder(session, principal.user_id)
         views.incident_for(session, reader, incident_id)
         try:
             row = service.decide(session, incident_id, answer, user_id=principal.user_id)
@@ -164,7 +163,7 @@ def refer(incident_id: int, asked: ReferralFromIncident, principal: SignedIn) ->
     """Refer a person the incident names to a provider or program (housing, treatment, case
     management...): the referral's status shows on the incident and on the person."""
     with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        reader = views.responder(session, principal.user_id)
         views.incident_for(session, reader, incident_id)
         try:
             service.refer(session, incident_id, asked, user_id=principal.user_id)
@@ -179,7 +178,7 @@ def refer(incident_id: int, asked: ReferralFromIncident, principal: SignedIn) ->
 def export_incident(incident_id: int, principal: SignedIn) -> JSONResponse:
     """The incident as a NENA EIDO document, to transfer it with its context."""
     with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        reader = views.responder(session, principal.user_id)
         views.incident_for(session, reader, incident_id)
         document = service.export_document(session, incident_id, user_id=principal.user_id)
     return JSONResponse(document, media_type="application/json")

@@ -7,6 +7,7 @@ chosen for other pages: it is only for roles that respond (the header still stat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -15,8 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from corespond.access.reads import Reader
-from corespond.access.roles import Purpose, Role
+from corespond.access.roles import Role
 from corespond.db.engine import unit_of_work
 from corespond.dispatch import live, repository, service, triage, views
 from corespond.dispatch.endpoints import RESPONDERS
@@ -54,7 +54,7 @@ def _shared(session: Session, principal: SignedIn) -> dict[str, object]:
 
 def _card(request: Request, principal: SignedIn, incident_id: int, **extra: object) -> Response:
     with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        reader = views.responder(session, principal.user_id)
         incident = views.incident_for(session, reader, incident_id)
         brief = views.brief_read(session, reader, incident_id)
         shared = _shared(session, principal)
@@ -67,7 +67,7 @@ def _card(request: Request, principal: SignedIn, incident_id: int, **extra: obje
 def board(request: Request, principal: SignedIn) -> Response:
     """The newest incidents, each with its brief; new ones arrive by the event stream."""
     with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
+        reader = views.responder(session, principal.user_id)
         incidents = views.visible_incidents(session, reader, limit=BOARD_SIZE)
         cards = [(incident, views.brief_read(session, reader, incident.id))
                  for incident in incidents]  # fmt: skip
@@ -103,19 +103,10 @@ def decide(
         configuration=configuration or None,
         reason=reason.strip()[:2000] or None,
     )
-    problem = None
-    with unit_of_work() as session:
-        reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
-        views.incident_for(session, reader, incident_id)
-        try:
-            service.decide(session, incident_id, answer, user_id=principal.user_id)
-        except service.DispatchError as exc:
-            problem = str(exc)
-    if problem is None:
-        live.publish(incident_id, "decided")
-    if request.headers.get("hx-request"):
-        return _card(request, principal, incident_id, problem=problem)
-    return RedirectResponse(f"/dispatch#incident-{incident_id}", status_code=303)
+    return _act(
+        request, principal, incident_id, "decided",
+        lambda session: service.decide(session, incident_id, answer, user_id=principal.user_id),
+    )  # fmt: skip
 
 
 @router.post("/dispatch/incidents/{incident_id}/referrals", dependencies=[Responding])
@@ -129,7 +120,6 @@ def refer(
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Refer a person the incident names, from the board; answers with the updated card."""
-    problem = None
     try:
         asked = ReferralFromIncident(
             person_id=person_id, referral_type=referral_type,  # type: ignore[arg-type]
@@ -137,16 +127,37 @@ def refer(
         )  # fmt: skip
     except ValidationError as exc:
         problem = "; ".join(error["msg"] for error in exc.errors())
+        return _answer(request, principal, incident_id, problem)
+    return _act(
+        request, principal, incident_id, "referred",
+        lambda session: service.refer(session, incident_id, asked, user_id=principal.user_id),
+    )  # fmt: skip
+
+
+def _act(
+    request: Request,
+    principal: SignedIn,
+    incident_id: int,
+    kind: str,
+    action: Callable[[Session], object],
+) -> Response:
+    """Do ``action`` on an incident the user may see, tell the boards (``kind``) once it is
+    committed, and answer as the board asked: the updated card, or back to the board."""
+    problem = None
+    with unit_of_work() as session:
+        views.incident_for(session, views.responder(session, principal.user_id), incident_id)
+        try:
+            action(session)
+        except service.DispatchError as exc:
+            problem = str(exc)
     if problem is None:
-        with unit_of_work() as session:
-            reader = Reader(session, user_id=principal.user_id, purpose=Purpose.EMERGENCY_RESPONSE)
-            views.incident_for(session, reader, incident_id)
-            try:
-                service.refer(session, incident_id, asked, user_id=principal.user_id)
-            except service.DispatchError as exc:
-                problem = str(exc)
-    if problem is None:
-        live.publish(incident_id, "referred")
+        live.publish(incident_id, kind)
+    return _answer(request, principal, incident_id, problem)
+
+
+def _answer(
+    request: Request, principal: SignedIn, incident_id: int, problem: str | None
+) -> Response:
     if request.headers.get("hx-request"):
         return _card(request, principal, incident_id, problem=problem)
     return RedirectResponse(f"/dispatch#incident-{incident_id}", status_code=303)

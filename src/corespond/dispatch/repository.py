@@ -43,14 +43,12 @@ def call_id(session: Session, call_key: str, source_system_id: int) -> int | Non
     )
 
 
-def matches_with_roles(
-    session: Session, incident: models.Incident
-) -> list[tuple[models.IncidentMatch, str]]:
+def incident_matches(session: Session, incident_id: int) -> Sequence[models.IncidentMatch]:
+    """Whom the matcher found on the incident, in the order they were named."""
     match = models.IncidentMatch
-    rows = session.scalars(
-        select(match).where(match.incident_id == incident.id).order_by(match.id)
+    return session.scalars(
+        select(match).where(match.incident_id == incident_id).order_by(match.id)
     ).all()
-    return [(row, row.role) for row in rows]
 
 
 def matches(session: Session, incident_id: int) -> dict[int, models.IncidentMatch]:

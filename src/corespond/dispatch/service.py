@@ -38,7 +38,7 @@ from corespond.dispatch import brief as briefs
 from corespond.dispatch import documents, repository, triage
 from corespond.dispatch.schemas import DecisionIn, ReferralFromIncident, SimpleIncident
 from corespond.ingest import repository as ingest_repository
-from corespond.ingest.writer import BatchWriter
+from corespond.ingest.writer import BatchWriter, Outcome
 from corespond.linkage.matcher import NoModel, link_new
 from corespond.models.base import utcnow
 from corespond.people import referrals
@@ -134,21 +134,36 @@ def receive(session: Session, *, user_id: int, message: object, form: Form) -> R
         _store(session, incident, source, records)
         _match(session, incident, source, records)
         recommend(session, incident, user_id=user_id)
-    audit(
-        session, action="dispatch.intake", actor=user.username, agency_id=user.agency_id,
-        detail={"incident": incident.id, "key": key, "form": form, "created": created,
-                "changed": changed},
+    _audit(
+        session, "dispatch.intake", user,
+        {"incident": incident.id, "key": key, "form": form, "created": created,
+         "changed": changed},
     )  # fmt: skip
     return Received(incident, created=created, changed=changed)
+
+
+def _audit(session: Session, action: str, user: models.User | None, detail: dict[str, Any]) -> None:
+    audit(
+        session, action=action, actor=user.username if user else "unknown",
+        agency_id=user.agency_id if user else None, detail=detail,
+    )  # fmt: skip
+
+
+def _invalid(exc: ValidationError, *, record: bool = False) -> IntakeError:
+    """The first problem pydantic found, as a 422 naming the field (``record``: in one of
+    the canonical records an EIDO document yields, named with it)."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    if record:
+        where = f"{exc.title}.{where}"
+    return IntakeError(f"{where}: {error['msg']}", field=where)
 
 
 def _simple(message: object) -> SimpleIncident:
     try:
         return SimpleIncident.model_validate(message)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise IntakeError(f"{where}: {error['msg']}", field=where) from exc
+        raise _invalid(exc) from exc
 
 
 def _records(document: object, tz: ZoneInfo) -> tuple[r.Record, ...]:
@@ -158,9 +173,7 @@ def _records(document: object, tz: ZoneInfo) -> tuple[r.Record, ...]:
     except FieldError as exc:
         raise IntakeError(str(exc), field=exc.field) from exc
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = f"{exc.title}." + ".".join(str(part) for part in error["loc"])
-        raise IntakeError(f"{where}: {error['msg']}", field=where) from exc
+        raise _invalid(exc, record=True) from exc
 
 
 def simple_document(simple: SimpleIncident) -> dict[str, Any]:
@@ -213,9 +226,7 @@ def simple_document(simple: SimpleIncident) -> dict[str, Any]:
                 )
             )  # fmt: skip
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise IntakeError(f"{exc.title}.{where}: {error['msg']}", field=where) from exc
+        raise _invalid(exc) from exc
     return eido_write.incident_document(records)
 
 
@@ -248,7 +259,7 @@ def _store(
     writer.finish()
     if result.rejections:
         raise IntakeError(result.rejections[0].reason)
-    stored = sum(1 for _, outcome in result.outcomes if outcome.name == "STORED")
+    stored = sum(1 for _, outcome in result.outcomes if outcome is Outcome.STORED)
     run.status, run.finished_at = "completed", utcnow()
     run.read, run.stored, run.unchanged, run.quarantined = 1, stored, 1 - stored, 0
     call = repository.call_id(session, incident.incident_key, source.id)
@@ -340,12 +351,12 @@ def save_protocol(
     )  # fmt: skip
     session.add(row)
     session.flush()
-    user = session.get(models.User, user_id)
-    audit(
-        session, action="dispatch.protocol", actor=user.username if user else "unknown",
-        agency_id=user.agency_id if user else None,
-        detail={"program": parsed.name, "version": version, "declared_version": parsed.version},
-    )  # fmt: skip
+    _audit(
+        session,
+        "dispatch.protocol",
+        session.get(models.User, user_id),
+        {"program": parsed.name, "version": version, "declared_version": parsed.version},
+    )
     return row
 
 
@@ -467,12 +478,10 @@ def decide(
         configuration=configuration, reason=answer.reason, user_id=user_id,
     )  # fmt: skip
     session.add(row)
-    user = session.get(models.User, user_id)
-    audit(
-        session, action=f"dispatch.{row.action}", actor=user.username if user else "unknown",
-        agency_id=user.agency_id if user else None,
-        detail={"incident": incident_id, "recommendation": recommendation.id,
-                "recommended": recommendation.configuration, "sent": configuration},
+    _audit(
+        session, f"dispatch.{row.action}", session.get(models.User, user_id),
+        {"incident": incident_id, "recommendation": recommendation.id,
+         "recommended": recommendation.configuration, "sent": configuration},
     )  # fmt: skip
     session.flush()
     return row
@@ -487,12 +496,12 @@ def export_document(session: Session, incident_id: int, *, user_id: int) -> dict
         raise NotFound(f"no incident {incident_id}")
     document: dict[str, Any] = json.loads(incident.document)
     document["lastUpdateTimeStamp"] = incident.updated_at.replace(tzinfo=UTC).isoformat()
-    user = session.get(models.User, user_id)
-    audit(
-        session, action="dispatch.export", actor=user.username if user else "unknown",
-        agency_id=user.agency_id if user else None,
-        detail={"incident": incident_id, "key": incident.incident_key},
-    )  # fmt: skip
+    _audit(
+        session,
+        "dispatch.export",
+        session.get(models.User, user_id),
+        {"incident": incident_id, "key": incident.incident_key},
+    )
     return document
 
 

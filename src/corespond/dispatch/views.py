@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.access import facts
 from corespond.access.reads import Reader
+from corespond.access.roles import Purpose
 from corespond.dispatch import brief as briefs
 from corespond.dispatch import repository
 from corespond.dispatch.schemas import (
@@ -37,6 +38,12 @@ from corespond.models.base import utcnow
 from corespond.people import profile, referrals
 
 CALL_DATA = "call_incident"
+
+
+def responder(session: Session, user_id: int) -> Reader:
+    """The reader the board and the dispatch API read for: always the emergency-response
+    purpose, whatever purpose the user's session chose for other pages."""
+    return Reader(session, user_id=user_id, purpose=Purpose.EMERGENCY_RESPONSE)
 
 
 def incident_for(session: Session, reader: Reader, incident_id: int) -> IncidentRead:
