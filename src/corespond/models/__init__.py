@@ -35,6 +35,7 @@ from corespond.models.linkage import (
     PersonEvent,
     PersonMatchKey,
 )
+from corespond.models.outcomes import Cohort, CohortMember, OutcomeCall, OutcomeState
 from corespond.models.person import Person, PersonAlias, PersonLink, PersonRecord
 from corespond.models.place import Place
 
@@ -52,6 +53,8 @@ __all__ = [
     "CareTeamContact",
     "CaseNote",
     "Caution",
+    "Cohort",
+    "CohortMember",
     "Condition",
     "Consent",
     "DispatchDecision",
@@ -71,6 +74,8 @@ __all__ = [
     "LinkageRun",
     "MatchReview",
     "NameFrequency",
+    "OutcomeCall",
+    "OutcomeState",
     "Person",
     "PersonAlias",
     "PersonEvent",
