@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     """Match probability at or above which two person records are linked into one person."""
     review_threshold: float = Field(default=0.2, gt=0, lt=1)
     """Pairs scoring from here up to the link threshold go to a data steward's review queue."""
+    outcome_definitions: str | None = None
+    """A YAML file of outcome definitions (eligible calls, frequent utilizers, margins) to use
+    instead of the packaged ones (docs/metrics.md)."""
     warm_matcher: bool = True
     """Build the online matcher's in-memory index when the app starts (in the background), so
     that the first 911 lookups and live incidents do not wait on it or read the store."""

@@ -1,1 +1,1 @@
-"""Proving what the program does: outcome metrics, frequent-utilizer cohorts, evaluation, reports."""
+"""Proving what the program does: metrics, frequent-utilizer cohorts, evaluation, reports."""

@@ -1,7 +1,8 @@
 """What the outcome metrics count: eligible calls, frequent utilizers, stabilization, margins.
 
-One YAML document (``definitions.yaml`` in this package, or the file ``CORESPOND_OUTCOME_DEFINITIONS``
-names) read into :class:`Definitions`. docs/metrics.md explains each key.
+One YAML document (``definitions.yaml`` in this package, or the file that
+``CORESPOND_OUTCOME_DEFINITIONS`` names) read into :class:`Definitions`.
+docs/metrics.md explains each key.
 """
 
 from __future__ import annotations

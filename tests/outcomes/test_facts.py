@@ -1,0 +1,301 @@
+"""Call facts and metrics on calls built by hand, where every answer is known exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from itertools import count
+
+import pytest
+from sqlalchemy import Engine, select
+
+from corespond import models
+from corespond.db.engine import session_factory, unit_of_work
+from corespond.dispatch.triage import default_protocol
+from corespond.outcomes import facts, metrics, service
+from corespond.outcomes.definitions import load_definitions
+
+DEFINITIONS = load_definitions()
+_keys = count(1)
+# January: Los Angeles is UTC-8, so 18:00 UTC is 10:00 local (program hours 7-23).
+DAY = datetime(2024, 1, 10, 18, 0)
+
+
+class City:
+    """A CAD, an RMS and an EMS source, one program in beat B1 from 2024-01-01, 07-23 h."""
+
+    def __init__(self) -> None:
+        with unit_of_work() as session:
+            self.sources = {}
+            for name in ("cad", "rms", "ems"):
+                system = models.SourceSystem(name=f"test-{name}", format=name)
+                session.add(system)
+                session.flush()
+                self.sources[name] = system.id
+            jurisdiction = models.SourceSystem(name="test-jurisdiction", format="jurisdiction")
+            session.add(jurisdiction)
+            session.flush()
+            session.add(
+                models.Program(
+                    source_system_id=jurisdiction.id, source_key="care", name="Test CARE",
+                    program_type="co_response", start_date=date(2024, 1, 1), hours_start=7,
+                    hours_end=23, beats="B1", content_hash="x", data_category="identity",
+                )
+            )  # fmt: skip
+            self.places = {}
+            for beat, hood in (("B1", "Downtown"), ("B2", "Riverside")):
+                place = models.Place(place_key=f"1 main st {beat}", beat=beat, sector="S",
+                                     precinct="North", neighborhood=hood)  # fmt: skip
+                session.add(place)
+                session.flush()
+                self.places[beat] = place.id
+
+    def run(self, source: str, status: str = "completed") -> int:
+        with unit_of_work() as session:
+            run = models.IngestRun(source_system_id=self.sources[source], format=source,
+                                   status=status)  # fmt: skip
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def _provenance(self, source: str, run: int) -> dict[str, object]:
+        return {
+            "source_system_id": self.sources[source], "source_key": f"k{next(_keys)}",
+            "ingest_run_id": run, "content_hash": "x", "data_category": "call_incident",
+        }  # fmt: skip
+
+    def call(
+        self,
+        run: int,
+        *,
+        at: datetime = DAY,
+        call_type: str = "CRISIS - PERSON IN BEHAVIORAL/EMOTIONAL CRISIS",
+        source: str = "911",
+        priority: int = 2,
+        beat: str = "B1",
+        dispatch_s: float = 60,
+        travel_s: float = 240,
+        scene_s: float = 1200,
+        units: tuple[str, ...] = ("police",),
+    ) -> int:
+        with unit_of_work() as session:
+            arrived = at + timedelta(seconds=dispatch_s + travel_s)
+            call = models.CallForService(
+                **self._provenance("cad", run), call_source=source, priority=priority,
+                initial_call_type=call_type, received_at=at, queued_at=at,
+                dispatched_at=at + timedelta(seconds=dispatch_s), first_arrival_at=arrived,
+                cleared_at=arrived + timedelta(seconds=scene_s), place_id=self.places[beat],
+            )  # fmt: skip
+            session.add(call)
+            session.flush()
+            for kind in units:
+                session.add(
+                    models.UnitResponse(
+                        **self._provenance("cad", run), call_key=call.source_key,
+                        call_id=call.id, call_sign=f"{kind[:2]}1", responder_type=kind,
+                        dispatched_at=call.dispatched_at, at_scene_at=arrived,
+                        in_service_at=call.cleared_at,
+                    )
+                )  # fmt: skip
+            return call.id
+
+    def person(self, run: int, *, person_id: int | None = None, race: str = "White") -> int:
+        with unit_of_work() as session:
+            record = models.PersonRecord(**self._provenance("cad", run), first_name="Test",
+                                         last_name="Person", race=race, sex="F")  # fmt: skip
+            session.add(record)
+            session.flush()
+            if person_id is None:
+                person = models.Person()
+                session.add(person)
+                session.flush()
+                person_id = person.id
+            session.add(models.PersonLink(person_record_id=record.id, person_id=person_id,
+                                          method="test"))  # fmt: skip
+            return record.id
+
+    def name(self, run: int, call_id: int, record_id: int, role: str = "subject") -> None:
+        with unit_of_work() as session:
+            session.add(models.CallPerson(**self._provenance("cad", run), call_key="x",
+                                          call_id=call_id, person_record_id=record_id, role=role))  # fmt: skip
+
+    def arrest(
+        self, run: int, call_id: int, record_id: int, kind: str = "taken_into_custody"
+    ) -> None:
+        with unit_of_work() as session:
+            session.add(
+                models.Arrest(**self._provenance("rms", run), person_record_id=record_id,
+                              arrested_at=DAY, arrest_type=kind, call_id=call_id)
+            )  # fmt: skip
+
+    def transport(self, run: int, call_id: int, destination: str | None = "4221003") -> None:
+        with unit_of_work() as session:
+            session.add(
+                models.EmsRun(**self._provenance("ems", run), call_id=call_id, transported=True,
+                              destination_type=destination)
+            )  # fmt: skip
+
+
+@pytest.fixture
+def city(store: Engine) -> Iterator[City]:
+    yield City()
+
+
+def refresh(*, full: bool = False) -> facts.Refreshed:
+    with unit_of_work(session_factory(write=True)) as session:
+        return facts.refresh(session, DEFINITIONS, default_protocol(), full=full)
+
+
+def fact(call_id: int) -> models.OutcomeCall:
+    with unit_of_work() as session:
+        row = session.get(models.OutcomeCall, call_id)
+        assert row is not None, call_id
+        session.expunge(row)
+        return row
+
+
+def test_a_calls_facts_are_derived_from_the_call_its_units_and_what_followed(city: City) -> None:
+    run = city.run("cad")
+    care = city.call(run, units=("care_team",), dispatch_s=90, travel_s=300)
+    paired = city.call(run, units=("care_team", "police"))
+    police = city.call(run, call_type="ASLT - IP/JO WITH OR W/O WPNS (NO SHOOTINGS)",
+                       units=("police", "police"), beat="B2", scene_s=1800)  # fmt: skip
+    night = city.call(run, at=DAY + timedelta(hours=14), units=("care_team",))  # 00:00 local
+    record = city.person(run)
+    rms = city.run("rms")
+    city.arrest(rms, police, record)
+    city.arrest(rms, police, record, kind="summoned_cited")
+    ems = city.run("ems")
+    city.transport(ems, paired)
+    city.transport(ems, police, destination="4221001")  # home: a transport, not to the ER
+
+    assert refresh().calls == 4
+
+    first = fact(care)
+    assert (first.team, first.eligible, first.category, first.community) == (
+        "care_team", True, "behavioral", True,
+    )  # fmt: skip
+    assert (first.dispatch_delay_s, first.travel_s, first.response_s) == (90, 300, 390)
+    assert first.response_valid and first.program_area
+    assert (first.day, first.hour) == (date(2024, 1, 10), 10)
+    assert first.officer_s == 0 and first.care_response_s == 390
+
+    assert fact(paired).team == "co_response"
+    assert (fact(paired).transports, fact(paired).er_transports) == (1, 1)
+
+    third = fact(police)
+    assert (third.team, third.eligible, third.program_area) == ("police", False, False)
+    assert (third.arrests, third.citations) == (1, 1)
+    assert (third.transports, third.er_transports) == (1, 0)
+    assert third.officer_units == 2 and third.officer_s == 2 * (1800 + 240)
+
+    assert fact(night).hour == 0 and not fact(night).program_area
+
+
+def test_a_response_time_out_of_bounds_is_kept_and_flagged(city: City) -> None:
+    run = city.run("cad")
+    backwards = city.call(run, dispatch_s=-600, travel_s=300)  # arrived before it was queued
+    slow = city.call(run, dispatch_s=60, travel_s=5 * 3600)
+    refresh()
+    assert fact(backwards).response_valid is False
+    assert fact(backwards).response_s == -300
+    assert fact(slow).response_valid is False and fact(slow).police_response_s is None
+
+
+def test_refresh_rebuilds_only_what_new_runs_touched_and_waits_for_running_ones(
+    city: City,
+) -> None:
+    run = city.run("cad")
+    call = city.call(run)
+    record = city.person(run)
+    assert refresh().calls == 1
+    assert refresh().calls == 0, "nothing new"
+
+    rms = city.run("rms")
+    city.arrest(rms, call, record)
+    assert refresh().calls == 1
+    assert fact(call).arrests == 1
+
+    running = city.run("rms", status="running")
+    city.arrest(running, call, record)
+    assert refresh().calls == 1 and fact(call).arrests == 2
+    later = city.run("cad")
+    city.call(later)
+    # The running import may write more: it is read again until it has finished.
+    assert refresh().calls == 2
+    with unit_of_work() as session:
+        assert session.scalars(select(models.OutcomeState.ingest_run_id)).one() == rms
+    assert refresh(full=True).calls == 2
+
+
+def test_repeat_calls_for_a_person_and_a_place_within_the_window(city: City) -> None:
+    run = city.run("cad")
+    first = city.call(run, beat="B1")
+    again = city.call(run, at=DAY + timedelta(days=10), beat="B1")
+    later = city.call(run, at=DAY + timedelta(days=60), beat="B1")
+    elsewhere = city.call(run, at=DAY + timedelta(days=20), beat="B2")
+    record = city.person(run)
+    with unit_of_work() as session:
+        person = session.scalars(
+            select(models.PersonLink.person_id).where(models.PersonLink.person_record_id == record)
+        ).one()
+    other_record = city.person(run, person_id=person)  # the same person, another agency's record
+    city.name(run, first, record)
+    city.name(run, elsewhere, other_record)
+    refresh()
+    assert [fact(c).repeat_place for c in (first, again, later, elsewhere)] == [
+        False, True, False, False,
+    ]  # fmt: skip
+    assert [fact(c).repeat_person for c in (first, elsewhere)] == [False, True]
+    assert fact(elsewhere).subject_race == "White" and fact(elsewhere).people == 1
+
+
+def test_metrics_over_a_slice(city: City) -> None:
+    run = city.run("cad")
+    rms = city.run("rms")
+    record = city.person(run)
+    eligible = [city.call(run, units=("police",)) for _ in range(4)]
+    city.call(run, units=("care_team",))
+    city.call(run, priority=1, call_type="ASLT - IP/JO WITH OR W/O WPNS (NO SHOOTINGS)",
+              dispatch_s=30, travel_s=150, beat="B2")  # fmt: skip
+    city.call(run, priority=1, call_type="ASLT - IP/JO WITH OR W/O WPNS (NO SHOOTINGS)",
+              dispatch_s=30, travel_s=450, beat="B2")  # fmt: skip
+    city.call(run, priority=1, source="on_view", dispatch_s=0, travel_s=10, beat="B2")
+    city.arrest(rms, eligible[0], record)
+    refresh()
+    whole = metrics.Filters(date(2024, 1, 1), date(2024, 1, 31))
+    with unit_of_work() as session:
+        measured = metrics.measure(session, whole, DEFINITIONS)
+        in_b2 = metrics.measure(session, metrics.Filters(whole.start, whole.end, beat="B2"),
+                                DEFINITIONS)  # fmt: skip
+    assert measured.totals["calls"] == 8
+    assert measured.totals["arrests_eligible"] == pytest.approx(100 / 6)  # 1 arrest, 6 eligible
+    assert measured.counts["arrests_eligible"] == 6
+    assert measured.totals["care_team_only"] == pytest.approx(100 / 6)
+    assert measured.totals["diversion"] == pytest.approx(500 / 6)  # 5 of 6 crisis calls
+    # Median of the community-generated priority-1 calls: 180 s and 480 s (on-view left out).
+    assert measured.totals["p1_response"] == pytest.approx(330 / 60)
+    assert measured.counts["p1_response"] == 2
+    assert in_b2.totals["calls"] == 3 and in_b2.totals["arrests_eligible"] == 0
+    assert in_b2.counts["arrests_eligible"] == 1  # the officer-initiated crisis call
+    assert measured.weekly.loc["2024-01-08", "calls"] == 8
+
+
+def test_filters_refuse_a_period_that_ends_before_it_starts() -> None:
+    with pytest.raises(ValueError, match="ends"):
+        metrics.Filters(date(2024, 2, 1), date(2024, 1, 1))
+
+
+def test_small_cells_are_suppressed_for_viewers_without_person_level_access(city: City) -> None:
+    run = city.run("cad")
+    for _ in range(3):
+        city.call(run)
+    refresh()
+    whole = metrics.Filters(date(2024, 1, 1), date(2024, 1, 31))
+    with unit_of_work() as session:
+        shown = service.dashboard(session, whole, DEFINITIONS, small_cells=True)
+        hidden = service.dashboard(session, whole, DEFINITIONS, small_cells=False)
+    by_key = {tile.metric.key: tile for tile in hidden.tiles}
+    assert by_key["arrests_eligible"].suppressed and by_key["arrests_eligible"].shown == "<11"
+    assert not any(tile.suppressed for tile in shown.tiles)
+    assert bool(hidden.by_team.loc[0, "suppressed"]) and hidden.by_team.loc[0, "count"] is None
