@@ -24,6 +24,14 @@ WRITES = {
 team and referrals; dispatch/ records whom the online matcher found on an incident): it names
 them to write them; it reads every fact through access."""
 
+AGGREGATES = {
+    ("outcomes", "repository.py"),
+    ("outcomes", "cohort_repository.py"),
+}
+"""Modules that read person-data tables only to count (ARCHITECTURE: outcomes/ derives metrics
+and cohorts): the call facts they build hold no names and no person ids, cohort members are
+stored as person ids, and every page or export that shows a person reads through access."""
+
 
 def person_models() -> set[str]:
     names = set()
@@ -65,6 +73,8 @@ def test_products_and_surfaces_reach_person_data_only_through_access() -> None:
     for path in sorted(SOURCE.rglob("*.py")):
         package = path.relative_to(SOURCE).parts[0]
         if package in OWNERS or (path.parent == SOURCE and path.name != "__main__.py"):
+            continue
+        if (package, path.name) in AGGREGATES:
             continue
         found += offences(path, forbidden - WRITES.get(package, set()))
     assert found == [], "\n".join(found)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from corespond.cli import agreements, audit, db, demo, dispatch, ingest, keys, link, serve, users
+from corespond.cli import (
+    agreements,
+    audit,
+    db,
+    demo,
+    dispatch,
+    ingest,
+    keys,
+    link,
+    outcomes,
+    serve,
+    users,
+)
 
 app = typer.Typer(
     name="corespond",
@@ -27,4 +39,5 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(demo.app, name="demo")
 app.add_typer(dispatch.app, name="dispatch")
+app.add_typer(outcomes.app, name="outcomes")
 app.command("serve")(serve.serve)

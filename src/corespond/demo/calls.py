@@ -1,10 +1,11 @@
 """A day of calls for service: volume by type, hour, weekday and season; units; what happened.
 
 The co-response program changes only what it should: on an eligible, community-generated call
-in a program beat during program hours after the start date, the care team attends (with
-probability ``program_coverage``) and the call's arrest, hold, ER-transport and referral
-chances are scaled by the effect sizes. Priority-1 police travel times are drawn the same way
-everywhere (times ``1 + effects.p1_response_time`` in program beats after the start).
+in a program beat during program hours after the start date, of priority 2 or below, the care
+team attends (with probability ``program_coverage``) and the call's arrest, hold,
+ER-transport and referral chances are scaled by the effect sizes. Priority-1 police travel
+times are drawn the same way everywhere (times ``1 + effects.p1_response_time`` in program
+beats after the start).
 """
 
 from __future__ import annotations
@@ -189,7 +190,9 @@ class CallGenerator:
             queued=world.at(day, hour * 3600 + seconds + queued_after),
             eligible=eligible,
             in_scope=in_scope,
-            covered=in_scope and rng.random() < world.params.program_coverage,
+            # A priority-1 call is an emergency: police, fire or EMS go first (CAHOOTS and STAR
+            # take non-emergency calls), so the care team covers priority 2 and below.
+            covered=in_scope and priority > 1 and rng.random() < world.params.program_coverage,
         )
         self._people(call)
         self._outcomes(call)

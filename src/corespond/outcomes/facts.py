@@ -18,9 +18,8 @@ docs/metrics.md defines each fact; in short, for one call:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -135,7 +134,8 @@ class _Builder:
             units[column] = pd.to_datetime(units[column])
         frame = frame.merge(_responders(units), on="call_id", how="left")
         frame["responders"] = frame["responders"].fillna("")
-        frame["team"] = frame["responders"].map(_team)
+        teams = {kinds: _team(kinds) for kinds in frame["responders"].unique()}
+        frame["team"] = frame["responders"].map(teams)
 
         dispatched = calls["dispatched_at"].fillna(_first(units, "dispatched_at", calls))
         arrived = calls["first_arrival_at"].fillna(_first(units, "at_scene_at", calls))
@@ -238,8 +238,9 @@ def _seconds(delta: pd.Series) -> pd.Series:
 def _responders(units: pd.DataFrame) -> pd.DataFrame:
     if units.empty:
         return pd.DataFrame({"call_id": pd.Series(dtype=int), "responders": pd.Series(dtype=str)})
-    kinds = units.groupby("call_id")["responder_type"].agg(lambda s: "+".join(sorted(set(s))))
-    return kinds.rename("responders").reset_index()
+    kinds = units[["call_id", "responder_type"]].drop_duplicates()
+    kinds = kinds.sort_values(["call_id", "responder_type"]).groupby("call_id")["responder_type"]
+    return kinds.agg("+".join).rename("responders").reset_index()
 
 
 def _team(responders: str) -> str:
@@ -302,19 +303,12 @@ _COLUMNS = (
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
     """Rows for the insert: plain Python values, None for missing."""
-    rows = frame[list(_COLUMNS)].to_dict("records")
-    for row in rows:
-        for key, value in row.items():
-            if value is None:
-                continue
-            if isinstance(value, float) and math.isnan(value):
-                row[key] = None
-            elif isinstance(value, np.generic):
-                row[key] = value.item()
-            elif value is pd.NA or value is pd.NaT:
-                row[key] = None
-        row["call_id"] = int(row["call_id"])  # type: ignore[call-overload]
-        if isinstance(row["refreshed_at"], pd.Timestamp):
-            row["refreshed_at"] = row["refreshed_at"].to_pydatetime()
-    return rows
-
+    columns = []
+    for name in _COLUMNS:
+        column = frame[name]
+        if name == "refreshed_at":
+            columns.append([value.to_pydatetime() for value in column])
+            continue
+        values = column.astype(object).where(column.notna(), None).tolist()
+        columns.append(values)
+    return [dict(zip(_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]

@@ -389,6 +389,8 @@ class Measured:
     """The denominator behind each total (calls counted), for small-cell suppression."""
     weekly: pd.DataFrame
     """One row per week (``week``: its Monday), one column per metric."""
+    weekly_counts: pd.DataFrame
+    """The records behind each weekly value (same index and columns), for suppression."""
     notes: dict[str, str] = field(default_factory=dict)
 
 
@@ -426,6 +428,7 @@ def measure(session: Session, filters: Filters, definitions: Definitions) -> Mea
     days = daily(session, filters)
     weeks = pd.date_range(_monday(filters.start), _monday(filters.end), freq="7D")
     weekly = pd.DataFrame(index=pd.Index(weeks, name="week"))
+    weekly_counts = pd.DataFrame(index=weekly.index)
     totals: dict[str, float | None] = {}
     counts: dict[str, int] = {}
     by_week = (
@@ -449,6 +452,9 @@ def measure(session: Session, filters: Filters, definitions: Definitions) -> Mea
                 else None
             )
         weekly[metric.key] = series.reindex(weekly.index) if series is not None else np.nan
+        weekly_counts[metric.key] = (
+            by_week[denominator].reindex(weekly.index).fillna(0) if not by_week.empty else 0.0
+        )
 
     times = p1_times(session, filters)
     counts["p1_response"] = len(times)
@@ -456,57 +462,59 @@ def measure(session: Session, filters: Filters, definitions: Definitions) -> Mea
     if len(times):
         grouped = times.groupby(times["day"].dt.to_period("W-SUN").dt.start_time)["response_s"]
         weekly["p1_response"] = (grouped.median() / 60).reindex(weekly.index)
+        weekly_counts["p1_response"] = grouped.size().reindex(weekly.index).fillna(0)
     else:
         weekly["p1_response"] = np.nan
+        weekly_counts["p1_response"] = 0.0
 
     notes: dict[str, str] = {}
-    for key, (value, count, series) in _other_sources(session, filters).items():
+    for key, (value, count, series, per_week) in _other_sources(session, filters).items():
         totals[key], counts[key] = value, count
         weekly[key] = series.reindex(weekly.index) if series is not None else np.nan
+        weekly_counts[key] = (
+            per_week.reindex(weekly.index).fillna(0) if per_week is not None else 0.0
+        )
         if filters.geographic:
             notes[key] = "citywide: these records carry no beat, category or team"
-    return Measured(filters, totals, counts, weekly, notes)
+    return Measured(filters, totals, counts, weekly, weekly_counts, notes)
 
 
 def _monday(day: date) -> pd.Timestamp:
     return pd.Timestamp(day - timedelta(days=day.weekday()))
 
 
-def _other_sources(
-    session: Session, filters: Filters
-) -> dict[str, tuple[float | None, int, pd.Series | None]]:
+def _other_sources(session: Session, filters: Filters) -> dict[str, _Other]:
     """ER visits, referrals and dispatcher overrides: from their own tables, by date only."""
-    found: dict[str, tuple[float | None, int, pd.Series | None]] = {}
+    found: dict[str, _Other] = {}
     visits = repository.er_visits(session, filters.start, filters.end)
-    found["er_visits"] = (
-        float(len(visits)),
-        len(visits),
-        _weekly_count(visits["day"]) if len(visits) else None,
-    )
+    weekly_visits = _weekly_count(visits["day"]) if len(visits) else None
+    found["er_visits"] = (float(len(visits)), len(visits), weekly_visits, weekly_visits)
     referrals = repository.referrals(session, filters.start, filters.end)
     answered = referrals[referrals["status"].isin(_ANSWERED)]
     accepted = referrals[referrals["status"].isin(_ACCEPTED)]
     found["referral_acceptance"] = (
         len(accepted) / len(answered) * 100 if len(answered) else None,
         len(answered),
-        _weekly_share(answered, answered["status"].isin(_ACCEPTED)),
+        *_weekly_share(answered, answered["status"].isin(_ACCEPTED)),
     )
     completed = accepted["status"] == "completed"
     found["referral_completion"] = (
         float(completed.sum()) / len(accepted) * 100 if len(accepted) else None,
         len(accepted),
-        _weekly_share(accepted, completed),
+        *_weekly_share(accepted, completed),
     )
     decisions = repository.decisions(session, filters.start, filters.end)
     overrides = decisions["action"] == "overridden"
     found["override_rate"] = (
         float(overrides.sum()) / len(decisions) * 100 if len(decisions) else None,
         len(decisions),
-        _weekly_share(decisions, overrides),
+        *_weekly_share(decisions, overrides),
     )
     return found
 
 
+_Other = tuple[float | None, int, pd.Series | None, pd.Series | None]
+"""Total, records counted, weekly values, weekly records."""
 _ACCEPTED = ("accepted", "enrolled", "completed")
 _ANSWERED = (*_ACCEPTED, "declined")
 
@@ -519,8 +527,8 @@ def _weekly_count(days: pd.Series) -> pd.Series:
     return days.groupby(_week_of(days)).size().astype(float)
 
 
-def _weekly_share(frame: pd.DataFrame, hit: pd.Series) -> pd.Series | None:
+def _weekly_share(frame: pd.DataFrame, hit: pd.Series) -> tuple[pd.Series | None, pd.Series | None]:
     if frame.empty:
-        return None
+        return None, None
     weeks = _week_of(frame["day"])
-    return hit.groupby(weeks).mean() * 100
+    return hit.groupby(weeks).mean() * 100, hit.groupby(weeks).size().astype(float)

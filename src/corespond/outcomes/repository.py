@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, Unpack
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
     case,
     delete,
     func,
@@ -24,13 +25,11 @@ from sqlalchemy import (
     select,
     union,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from corespond import models
 
-Calls = Callable[
-    [InstrumentedAttribute[int] | InstrumentedAttribute[int | None]], ColumnElement[bool]
-]
+Calls = Callable[[Any], ColumnElement[bool]]
 """Which calls to read, as a condition on a column holding call ids."""
 
 _ER_DESTINATIONS = ("%emergency%", "4221003", "4221023")
@@ -52,7 +51,7 @@ def call_id_bounds(session: Session) -> tuple[int, int] | None:
     return None if low is None else (low, high)
 
 
-def _frame(session: Session, query: Select[Unpack[tuple[Any, ...]]]) -> pd.DataFrame:
+def _frame(session: Session, query: Select[*tuple[Any, ...]]) -> pd.DataFrame:
     result = session.execute(query)
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
@@ -224,11 +223,14 @@ def state(session: Session) -> models.OutcomeState:
 
 
 def replace_facts(session: Session, call_ids: Sequence[int], rows: list[dict[str, object]]) -> None:
-    fact = models.OutcomeCall
+    """Replace the facts of these calls (one executemany: rows all carry the same keys)."""
+    table = models.OutcomeCall.__table__
+    assert isinstance(table, Table)
+    connection = session.connection()
     for start in range(0, len(call_ids), 5000):
-        session.execute(delete(fact).where(fact.call_id.in_(call_ids[start : start + 5000])))
+        connection.execute(delete(table).where(table.c.call_id.in_(call_ids[start : start + 5000])))
     for start in range(0, len(rows), 5000):
-        session.execute(insert(fact), rows[start : start + 5000])
+        connection.execute(insert(table), rows[start : start + 5000])
 
 
 def er_visits(session: Session, start: date, end: date) -> pd.DataFrame:

@@ -33,6 +33,7 @@ from corespond.ingest import pages as ingest_pages
 from corespond.linkage import endpoints as linkage_endpoints
 from corespond.linkage import pages as linkage_pages
 from corespond.linkage.matcher import NoModel, warm
+from corespond.outcomes import pages as outcome_pages
 from corespond.people import endpoints as people_endpoints
 from corespond.people import pages as people_pages
 from corespond.web.dependencies import Forbidden, SignedIn, SignInRequired
@@ -105,6 +106,7 @@ def create_app() -> FastAPI:
     app.include_router(linkage_pages.router)
     app.include_router(people_pages.router)
     app.include_router(dispatch_pages.router)
+    app.include_router(outcome_pages.router)
     app.include_router(ingest_endpoints.router, prefix="/api/v1")
     app.include_router(call_endpoints.router, prefix="/api/v1")
     app.include_router(linkage_endpoints.router, prefix="/api/v1")

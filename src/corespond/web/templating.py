@@ -12,7 +12,7 @@ from corespond.config import get_settings
 
 PACKAGES = (
     "corespond.web", "corespond.access", "corespond.audit", "corespond.ingest", "corespond.calls",
-    "corespond.linkage", "corespond.people", "corespond.dispatch",
+    "corespond.linkage", "corespond.people", "corespond.dispatch", "corespond.outcomes",
 )  # fmt: skip
 
 environment = Environment(
