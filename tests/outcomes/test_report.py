@@ -36,7 +36,9 @@ def make_measured(start: date = date(2025, 1, 6), *, scale: float = 1.0) -> Meas
     totals["holds_eligible"], counts["holds_eligible"] = HIDDEN_TOTAL, 7
     end = start + pd.Timedelta(days=83)
     weekly_counts = pd.DataFrame(dict.fromkeys(keys, 100.0), index=weeks)
-    return Measured(Filters(start, end, precinct="North"), totals, counts, weekly, weekly_counts)
+    teams = pd.DataFrame(index=pd.Index([], name="team"))
+    filters = Filters(start, end, precinct="North")
+    return Measured(filters, totals, counts, weekly, weekly_counts, teams)
 
 
 def make_its() -> ItsResult:

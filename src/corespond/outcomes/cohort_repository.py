@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from corespond import models
 from corespond.config import get_settings
+from corespond.outcomes.repository import frame
 
 CONTACT_COLUMNS = ["person_id", "at", "day", "kind", "agency_key", "source_system_id", "category"]
 HOUSING_COLUMNS = ["person_id", "day", "kind", "agency_key", "source_system_id", "category"]
@@ -187,7 +188,7 @@ def _utc(day: date | None) -> datetime | None:
 
 
 def _read(session: Session, query: Any, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(session.execute(query).all(), columns=columns)
+    return frame(session, query, columns)
 
 
 def _timed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -391,25 +391,42 @@ class Measured:
     """One row per week (``week``: its Monday), one column per metric."""
     weekly_counts: pd.DataFrame
     """The records behind each weekly value (same index and columns), for suppression."""
+    by_team: pd.DataFrame
+    """Per responder team (index): each ratio metric's value (``<key>``) and the records
+    behind it (``<key>_count``)."""
     notes: dict[str, str] = field(default_factory=dict)
 
 
 def daily(session: Session, filters: Filters) -> pd.DataFrame:
-    """Numerators and denominators of every ratio metric, by day, in one pass over the facts."""
-    columns = [F.day.label("day")]
+    """Numerators and denominators of every ratio metric, by day and responder team, in one
+    pass over the facts.
+
+    Each distinct denominator is counted once (most metrics share one: all calls, eligible
+    calls, calls with a valid time) and a numerator over all calls is a plain sum: SQLite's
+    cost here is per aggregate and row, so the pass is as lean as the metrics allow.
+    """
+    columns: list[Any] = [F.day.label("day"), F.team.label("team")]
+    denominators: dict[Callable[[], ColumnElement[bool]], str] = {}
     for metric in METRICS:
         if metric.numerator is None:
             continue
-        condition = (metric.denominator or _all)()
-        columns.append(func.sum(case((condition, metric.numerator()))).label(f"{metric.key}_n"))
-        columns.append(func.sum(case((condition, 1), else_=0)).label(f"{metric.key}_d"))
-    query = select(*columns).where(*filters.conditions()).group_by(F.day)
-    result = session.execute(query)
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+        over = metric.denominator or _all
+        if over not in denominators:
+            denominators[over] = f"d{len(denominators)}"
+            counted = func.count() if over is _all else func.sum(case((over(), 1), else_=0))
+            columns.append(counted.label(denominators[over]))
+        numerator = metric.numerator() if over is _all else case((over(), metric.numerator()))
+        columns.append(func.sum(numerator).label(f"{metric.key}_n"))
+    query = select(*columns).where(*filters.conditions()).group_by(F.day, F.team)
+    frame = repository.frame(session, query)
     if frame.empty:
         return frame
     frame["day"] = pd.to_datetime(frame["day"])
-    return frame.set_index("day").astype(float).fillna(0.0)
+    frame = frame.set_index(["day", "team"]).astype(float).fillna(0.0)
+    for metric in METRICS:
+        if metric.numerator is not None:
+            frame[f"{metric.key}_d"] = frame[denominators[metric.denominator or _all]]
+    return frame
 
 
 def p1_times(session: Session, filters: Filters) -> pd.DataFrame:
@@ -417,15 +434,17 @@ def p1_times(session: Session, filters: Filters) -> pd.DataFrame:
     query = select(F.day, F.response_s).where(
         *filters.conditions(), F.priority == 1, F.community.is_(True), F.response_valid.is_(True)
     )
-    result = session.execute(query)
-    frame = pd.DataFrame(result.all(), columns=["day", "response_s"])
+    frame = repository.frame(session, query, ["day", "response_s"])
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
 
 
 def measure(session: Session, filters: Filters, definitions: Definitions) -> Measured:
     """Every metric over ``filters``: period totals and weekly series."""
-    days = daily(session, filters)
+    raw = daily(session, filters)
+    days = raw.groupby(level="day").sum() if not raw.empty else raw
+    teams = raw.groupby(level="team").sum() if not raw.empty else raw
+    by_team = pd.DataFrame(index=teams.index if not teams.empty else pd.Index([], name="team"))
     weeks = pd.date_range(_monday(filters.start), _monday(filters.end), freq="7D")
     weekly = pd.DataFrame(index=pd.Index(weeks, name="week"))
     weekly_counts = pd.DataFrame(index=weekly.index)
@@ -455,6 +474,11 @@ def measure(session: Session, filters: Filters, definitions: Definitions) -> Mea
         weekly_counts[metric.key] = (
             by_week[denominator].reindex(weekly.index).fillna(0) if not by_week.empty else 0.0
         )
+        if not teams.empty:
+            scale = 1.0 if metric.kind == "count" else metric.scale
+            shares = teams[denominator].replace(0, np.nan) if metric.kind != "count" else 1.0
+            by_team[metric.key] = teams[numerator] / shares * scale
+            by_team[f"{metric.key}_count"] = teams[denominator]
 
     times = p1_times(session, filters)
     counts["p1_response"] = len(times)
@@ -476,7 +500,7 @@ def measure(session: Session, filters: Filters, definitions: Definitions) -> Mea
         )
         if filters.geographic:
             notes[key] = "citywide: these records carry no beat, category or team"
-    return Measured(filters, totals, counts, weekly, weekly_counts, notes)
+    return Measured(filters, totals, counts, weekly, weekly_counts, by_team, notes)
 
 
 def _monday(day: date) -> pd.Timestamp:
@@ -487,8 +511,13 @@ def _other_sources(session: Session, filters: Filters) -> dict[str, _Other]:
     """ER visits, referrals and dispatcher overrides: from their own tables, by date only."""
     found: dict[str, _Other] = {}
     visits = repository.er_visits(session, filters.start, filters.end)
-    weekly_visits = _weekly_count(visits["day"]) if len(visits) else None
-    found["er_visits"] = (float(len(visits)), len(visits), weekly_visits, weekly_visits)
+    total = int(visits["visits"].sum()) if len(visits) else 0
+    weekly_visits = (
+        visits["visits"].groupby(_week_of(visits["day"])).sum().astype(float)
+        if len(visits)
+        else None
+    )
+    found["er_visits"] = (float(total), total, weekly_visits, weekly_visits)
     referrals = repository.referrals(session, filters.start, filters.end)
     answered = referrals[referrals["status"].isin(_ANSWERED)]
     accepted = referrals[referrals["status"].isin(_ACCEPTED)]
@@ -521,10 +550,6 @@ _ANSWERED = (*_ACCEPTED, "declined")
 
 def _week_of(days: pd.Series) -> pd.Series:
     return pd.to_datetime(days).dt.to_period("W-SUN").dt.start_time
-
-
-def _weekly_count(days: pd.Series) -> pd.Series:
-    return days.groupby(_week_of(days)).size().astype(float)
 
 
 def _weekly_share(frame: pd.DataFrame, hit: pd.Series) -> tuple[pd.Series | None, pd.Series | None]:

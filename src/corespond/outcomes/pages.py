@@ -123,7 +123,7 @@ def _refreshed(definitions: Definitions) -> None:
 def dashboard(request: Request, principal: SignedIn) -> Response:
     definitions = service.definitions()
     _refreshed(definitions)
-    with unit_of_work() as session:
+    with unit_of_work(session_factory()) as session:
         form = read_form(session, request)
         context: dict[str, object] = {"form": form, "choices": service.choices(session)}
         if form.filters is not None:
@@ -152,7 +152,7 @@ def metric_page(request: Request, principal: SignedIn, key: str) -> Response:
         )  # fmt: skip
     definitions = service.definitions()
     _refreshed(definitions)
-    with unit_of_work() as session:
+    with unit_of_work(session_factory()) as session:
         form = read_form(session, request)
         context: dict[str, object] = {
             "form": form, "metric": metric, "choices": service.choices(session),
@@ -191,7 +191,7 @@ def evaluation_page(request: Request, principal: SignedIn) -> Response:
     definitions = service.definitions()
     _refreshed(definitions)
     context: dict[str, object] = {}
-    with unit_of_work() as session:
+    with unit_of_work(session_factory()) as session:
         form = read_form(session, request)
         context["form"] = form
         try:
@@ -237,7 +237,7 @@ def export_csv(
     """CSV of the tiles, or of one metric broken down (``table`` = a breakdown's name)."""
     definitions = service.definitions()
     _refreshed(definitions)
-    with unit_of_work() as session:
+    with unit_of_work(session_factory()) as session:
         form = read_form(session, request)
         if form.filters is None or form.errors:
             return Response("\n".join(form.errors) + "\n", status_code=422, media_type="text/plain")
@@ -260,7 +260,7 @@ def report_pdf(request: Request, principal: SignedIn) -> Response:
     definitions = service.definitions()
     _refreshed(definitions)
     buffer = io.BytesIO()
-    with unit_of_work() as session:
+    with unit_of_work(session_factory()) as session:
         form = read_form(session, request)
         if form.filters is None or form.errors:
             return Response("\n".join(form.errors) + "\n", status_code=422, media_type="text/plain")
@@ -284,7 +284,7 @@ def _as_of() -> date:
 @router.get("/outcomes/cohorts")
 def cohorts_page(request: Request, principal: SignedIn, error: str = "") -> Response:
     definitions = service.definitions()
-    with unit_of_work() as session:
+    with unit_of_work(session_factory()) as session:
         listed = cohort_repository.listed(session)
         try:
             start: date | None = service.program(session).start
@@ -346,6 +346,7 @@ def _cohort_error(request: Request, principal: SignedIn, message: str) -> Respon
 def cohort_page(request: Request, principal: SignedIn, cohort_id: int) -> Response:
     definitions = service.definitions()
     as_of = _as_of()
+    # Writes: reading members decides and audits each of their records.
     with unit_of_work() as session:
         cohort = session.get(models.Cohort, cohort_id)
         if cohort is None:

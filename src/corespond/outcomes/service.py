@@ -15,17 +15,19 @@ calls in the other beats:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import pandas as pd
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.db.engine import session_factory, unit_of_work
 from corespond.dispatch.service import protocol_of
 from corespond.models.base import utcnow
 from corespond.outcomes import evaluation, facts, metrics
@@ -34,6 +36,8 @@ from corespond.outcomes.definitions import Definitions
 from corespond.outcomes.privacy import is_small, suppress_table
 
 F = models.OutcomeCall
+
+T = TypeVar("T")
 
 EVALUATED = ("arrests_eligible", "citations_eligible", "holds_eligible", "er_transports")
 """The call outcomes the program is expected to change, evaluated on its in-scope calls."""
@@ -201,7 +205,7 @@ def _p1(
         F.beat.in_(found.beats), F.priority == 1, F.community.is_(True),
         F.response_valid.is_(True), F.day.between(*period),
     )  # fmt: skip
-    times = pd.DataFrame(session.execute(query).all(), columns=["day", "response_s"])
+    times = facts_repository.frame(session, query, ["day", "response_s"])
     before = times.loc[times["day"] < found.start, "response_s"].to_numpy(dtype=float)
     after = times.loc[times["day"] >= found.start, "response_s"].to_numpy(dtype=float)
     label = "Priority-1 response time in the program beats"
@@ -241,10 +245,10 @@ def _panel(session: Session, found: Program, period: tuple[date, date]) -> pd.Da
         .where(*conditions)
         .group_by(F.beat, F.day)
     )
-    rows = pd.DataFrame(
-        session.execute(query).all(),
-        columns=["unit", "day", "exposure", "arrests", "citations", "holds", "er_transports"],
-    )
+    rows = facts_repository.frame(
+        session, query,
+        ["unit", "day", "exposure", "arrests", "citations", "holds", "er_transports"],
+    )  # fmt: skip
     if rows.empty:
         raise EvaluationError("no eligible community-generated calls in the period")
     rows["period"] = pd.to_datetime(rows["day"]).dt.to_period("W-SUN").dt.start_time
@@ -304,7 +308,7 @@ def breakdown(session: Session, filters: metrics.Filters, by: str, metric_key: s
         .where(*filters.conditions())
         .group_by(group)
     )
-    frame = pd.DataFrame(session.execute(query).all(), columns=["label", "numerator", "count"])
+    frame = facts_repository.frame(session, query, ["label", "numerator", "count"])
     frame["count"] = frame["count"].fillna(0).astype(int)
     numerator = frame["numerator"].astype(float).fillna(0.0)
     if metric.kind == "count":
@@ -375,17 +379,11 @@ def definitions() -> Definitions:
 
 
 def choices(session: Session) -> dict[str, list[str]]:
-    """The values the filters offer: those the call facts hold."""
-    found: dict[str, list[str]] = {}
-    for name, column in (
-        ("precinct", F.precinct), ("sector", F.sector), ("neighborhood", F.neighborhood),
-        ("category", F.category),
-    ):  # fmt: skip
-        found[name] = [
-            value
-            for value in session.scalars(select(column).distinct().order_by(column))
-            if value is not None
-        ]
+    """The values the filters offer: the jurisdiction's precincts, sectors and neighborhoods
+    (its beat map), the triage protocol's call categories, and the responder teams."""
+    found = facts_repository.geography(session)
+    _, protocol = protocol_of(session)
+    found["category"] = sorted(protocol.categories)
     found["team"] = list(metrics.TEAMS)
     return found
 
@@ -466,38 +464,47 @@ def dashboard(
     session: Session, filters: metrics.Filters, definitions: Definitions, *, small_cells: bool
 ) -> Dashboard:
     """The tiles for a slice (with the previous period for comparison) and the responder table."""
+    previous = _elsewhere(lambda other: metrics.measure(other, filters.previous(), definitions))
     current = metrics.measure(session, filters, definitions)
-    previous = metrics.measure(session, filters.previous(), definitions)
+    previous_measured = previous.result()
     min_cell = definitions.privacy.min_cell
-    tiles = _tiles(current, previous, metrics.TILES, min_cell=min_cell, small_cells=small_cells)
-    by_team = responder_table(session, filters)
+    tiles = _tiles(
+        current, previous_measured, metrics.TILES, min_cell=min_cell, small_cells=small_cells
+    )
+    by_team = responder_table(current)
     if not small_cells:
         by_team = suppress_table(by_team, count_column="count", min_cell=min_cell)
-    return Dashboard(current, previous, tiles, by_team, min_cell, small_cells)
+    return Dashboard(current, previous_measured, tiles, by_team, min_cell, small_cells)
 
 
-def responder_table(session: Session, filters: metrics.Filters) -> pd.DataFrame:
-    """Calls, response time, time on scene and officer hours by who responded."""
-    query = (
-        select(
-            F.team.label("label"), func.count().label("count"),
-            func.avg(case((and_(F.response_valid.is_(True), F.community.is_(True)),
-                           F.response_s))).label("response"),
-            func.avg(F.scene_s).label("scene"),
-            func.avg(F.officer_s).label("officer"),
-            func.sum(F.arrests).label("arrests"),
-        )
-        .where(*filters.conditions())
-        .group_by(F.team)
-    )  # fmt: skip
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outcomes")
+"""Reads a page needs that do not depend on each other run side by side, each in its own
+session (its own connection): the period and the one before, the breakdowns."""
+
+
+def _elsewhere(work: Callable[[Session], T]) -> Future[T]:
+    """Run ``work`` in a read session of its own, in the pool."""
+
+    def run() -> T:
+        with unit_of_work(session_factory()) as session:
+            return work(session)
+
+    return _POOL.submit(run)
+
+
+def responder_table(measured: metrics.Measured) -> pd.DataFrame:
+    """Calls, response time, time on scene, officer hours and arrests by who responded."""
+    teams = measured.by_team
+    if teams.empty:
+        return pd.DataFrame(columns=["label", "count", "response", "scene", "officer", "arrests"])
     frame = pd.DataFrame(
-        session.execute(query).all(),
-        columns=["label", "count", "response", "scene", "officer", "arrests"],
-    )
-    frame["response"] = frame["response"].astype(float) / 60
-    frame["scene"] = frame["scene"].astype(float) / 60
-    frame["officer"] = frame["officer"].astype(float) / 3600
-    frame["arrests"] = frame["arrests"].astype(float) / frame["count"] * 100
+        {
+            "label": teams.index, "count": teams["calls_count"].astype(int).to_numpy(),
+            "response": teams["response"].to_numpy(), "scene": teams["scene_time"].to_numpy(),
+            "officer": teams["officer_hours"].to_numpy(),
+            "arrests": teams["arrests_eligible"].to_numpy(),
+        }
+    )  # fmt: skip
     return frame.sort_values("count", ascending=False).reset_index(drop=True)
 
 
@@ -520,14 +527,21 @@ def metric_view(
     *,
     small_cells: bool,
 ) -> MetricView:
+    previous = _elsewhere(lambda other: metrics.measure(other, filters.previous(), definitions))
+    ways = ("neighborhood", "team", "priority", "race", "sex", "ethnicity")
+    pending = {
+        by: _elsewhere(lambda other, by=by: breakdown(other, filters, by, metric.key))  # type: ignore[misc]
+        for by in (ways if metric.numerator is not None else ())
+    }
     current = metrics.measure(session, filters, definitions)
-    previous = metrics.measure(session, filters.previous(), definitions)
     min_cell = definitions.privacy.min_cell
-    (tile,) = _tiles(current, previous, [metric.key], min_cell=min_cell, small_cells=small_cells)
+    (tile,) = _tiles(
+        current, previous.result(), [metric.key], min_cell=min_cell, small_cells=small_cells
+    )
     tables: dict[str, pd.DataFrame] = {}
     if metric.numerator is not None:
-        for by in ("neighborhood", "team", "priority", "race", "sex", "ethnicity"):
-            table = breakdown(session, filters, by, metric.key)
+        for by in ways:
+            table = pending[by].result()
             tables[by] = (
                 table if small_cells
                 else suppress_table(table, count_column="count", min_cell=min_cell)
