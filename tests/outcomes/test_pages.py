@@ -119,6 +119,9 @@ def test_csv_exports_always_suppress_small_cells(city: City, client: TestClient)
     assert "Downtown,12.0,12" in lines and "Riverside,<11,<11" in lines
     tiles = client.get(f"/outcomes/export.csv?{PERIOD}").text
     assert tiles.splitlines()[0] == "metric,label,unit,value,count"
+    responders = client.get(f"/outcomes/export.csv?{PERIOD}&table=responders").text.splitlines()
+    assert responders[0].startswith("responder,count,response_mean_min")
+    assert responders[1].startswith("police,16,")
     refused = client.get(f"/outcomes/export.csv?{PERIOD}&table=passwords")
     assert refused.status_code == 422
 
@@ -169,3 +172,12 @@ def test_a_program_manager_freezes_a_cohort_once_by_name(city: City, client: Tes
     assert refused.status_code == 403
     detail = client.get(made.headers["location"]).text
     assert "Members are listed only for a program manager" in detail
+    exported = client.get(made.headers["location"] + "/export.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert (
+        lines[0]
+        == "window_days,ends_on,ended,members,housed,in_treatment,fewer_contacts,stabilized"
+    )
+    assert lines[1].startswith("182,")
+    assert client.get("/outcomes/cohorts/999/export.csv").status_code == 404

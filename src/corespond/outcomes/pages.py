@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
@@ -241,9 +242,11 @@ def export_csv(
         form = read_form(session, request)
         if form.filters is None or form.errors:
             return Response("\n".join(form.errors) + "\n", status_code=422, media_type="text/plain")
-        if table != "tiles" and (table not in BREAKDOWNS or metric not in metrics.BY_KEY):
+        whole = ("tiles", "responders")
+        if table not in whole and (table not in BREAKDOWNS or metric not in metrics.BY_KEY):
             return Response(
-                f"table must be tiles or one of {', '.join(BREAKDOWNS)}, with a known metric\n",
+                f"table must be tiles, responders or one of {', '.join(BREAKDOWNS)}, with a "
+                "known metric\n",
                 status_code=422, media_type="text/plain",
             )  # fmt: skip
         frame = service.export_table(session, form.filters, definitions, table, metric)
@@ -340,6 +343,39 @@ def _cohort_error(request: Request, principal: SignedIn, message: str) -> Respon
     response = cohorts_page(request, principal, error=message)
     response.status_code = 422
     return response
+
+
+@router.get("/outcomes/cohorts/{cohort_id}/export.csv")
+def cohort_csv(request: Request, principal: SignedIn, cohort_id: int) -> Response:
+    """The cohort's follow-up by window (members, housed, in treatment, fewer contacts,
+    stabilized), small cells suppressed as in every export."""
+    definitions = service.definitions()
+    with unit_of_work(session_factory()) as session:
+        cohort = session.get(models.Cohort, cohort_id)
+        if cohort is None:
+            return Response(f"no cohort {cohort_id}\n", status_code=404, media_type="text/plain")
+        followed = cohorts.follow(session, cohort, definitions=definitions, as_of=_as_of())
+        summary = followed.summary(min_cell=definitions.privacy.min_cell)
+        name = cohort.name
+    counted = ("members", "housed", "in_treatment", "fewer_contacts", "stabilized")
+    rows = [
+        {
+            "window_days": window.days, "ends_on": window.ends_on.isoformat(),
+            "ended": window.ended,
+            **{
+                name: privacy.shown(getattr(window, name), summary.min_cell or 0)
+                if window.ended else ""
+                for name in counted
+            },
+        }
+        for window in summary.windows
+    ]  # fmt: skip
+    text = pd.DataFrame(rows).to_csv(index=False, lineterminator="\n")
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "cohort"
+    return Response(
+        text, media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="cohort-{slug}.csv"'},
+    )  # fmt: skip
 
 
 @router.get("/outcomes/cohorts/{cohort_id}")

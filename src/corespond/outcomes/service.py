@@ -559,7 +559,15 @@ def metric_view(
 def export_table(
     session: Session, filters: metrics.Filters, definitions: Definitions, table: str, key: str
 ) -> pd.DataFrame:
-    """A table as exported: the tiles (every metric), or one metric broken down."""
+    """A table as exported: the tiles (every metric), the responder table, or one metric broken
+    down (``table`` names the breakdown)."""
+    if table == "responders":
+        return responder_table(metrics.measure(session, filters, definitions)).rename(
+            columns={
+                "label": "responder", "response": "response_mean_min", "scene": "scene_mean_min",
+                "officer": "officer_hours_per_call", "arrests": "arrests_per_100_eligible",
+            }
+        )  # fmt: skip
     if table == "tiles":
         measured = metrics.measure(session, filters, definitions)
         return pd.DataFrame(
