@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
@@ -13,6 +11,7 @@ from corespond.calls.repository import CallFilter
 from corespond.calls.service import visible_calls
 from corespond.db.engine import unit_of_work
 from corespond.web.dependencies import ReadingPurpose, SignedIn, csrf_guard, requires
+from corespond.web.forms import optional_date, optional_int
 from corespond.web.templating import templates
 
 router = APIRouter(
@@ -39,10 +38,10 @@ def calls_page(
     errors: list[str] = []
     flt = CallFilter(
         text=q[:200] or None,
-        priority=_int(priority, "priority", errors),
+        priority=optional_int(priority, "priority", errors),
         beat=beat[:40] or None,
-        since=_date(since, "from", errors),
-        until=_date(until, "to", errors),
+        since=optional_date(since, "from", errors),
+        until=optional_date(until, "to", errors),
     )
     page = max(page, 1)
     with unit_of_work() as session:
@@ -63,23 +62,3 @@ def calls_page(
             "errors": errors,
         },
     )
-
-
-def _int(value: str, label: str, errors: list[str]) -> int | None:
-    if not value.strip():
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        errors.append(f"{label} must be a whole number")
-        return None
-
-
-def _date(value: str, label: str, errors: list[str]) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.append(f"'{label}' must be a date like 2025-06-01")
-        return None

@@ -36,9 +36,10 @@ class OutcomeCall(Base):
         # alone (a narrow record per call, in day order) instead of the wide rows.
         Index(
             "ix_outcome_call_dashboard", "day", "team", "eligible", "community",
-            "response_valid", "behavioral", "priority", "people", "arrests", "citations", "holds", "force",
-            "injuries", "transports", "er_transports", "response_s", "dispatch_delay_s",
-            "travel_s", "scene_s", "officer_s", "repeat_person", "repeat_place", "beat",
+            "response_valid", "behavioral", "priority", "people", "arrests", "citations",
+            "holds", "force", "injuries", "transports", "er_transports", "response_s",
+            "dispatch_delay_s", "travel_s", "scene_s", "officer_s", "repeat_person",
+            "repeat_place", "beat",
         ),
     )  # fmt: skip
 

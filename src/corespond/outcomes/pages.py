@@ -27,6 +27,7 @@ from corespond.db.engine import session_factory, unit_of_work
 from corespond.outcomes import charts, cohort_repository, cohorts, metrics, privacy, report, service
 from corespond.outcomes.definitions import Definitions
 from corespond.web.dependencies import SignedIn, csrf_guard, requires
+from corespond.web.forms import optional_date
 from corespond.web.templating import templates
 
 VIEWERS = (Role.PROGRAM_MANAGER, Role.DATA_STEWARD, Role.AGENCY_ADMIN, Role.AUDITOR)
@@ -65,8 +66,8 @@ def read_form(session: Session, request: Request) -> FilterForm:
         start, end = service.default_period(session)
     except service.EvaluationError:
         return FilterForm(values, None, ("no call facts yet: import calls first",))
-    start = _date(values["from"], "from", errors) or start
-    end = _date(values["to"], "to", errors) or end
+    start = optional_date(values["from"], "from", errors) or start
+    end = optional_date(values["to"], "to", errors) or end
     priority = None
     if values["priority"]:
         if values["priority"].isdigit():
@@ -89,16 +90,6 @@ def read_form(session: Session, request: Request) -> FilterForm:
     )  # fmt: skip
     values["from"], values["to"] = start.isoformat(), end.isoformat()
     return FilterForm(values, filters, tuple(errors))
-
-
-def _date(value: str, label: str, errors: list[str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.append(f"'{label}' must be a date like 2025-06-01")
-        return None
 
 
 def person_level(session: Session, principal: SignedIn, definitions: Definitions) -> bool:

@@ -7,7 +7,6 @@ through ``access`` under that purpose and was audited.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
 
@@ -27,6 +26,7 @@ from corespond.people import repository as people_repository
 from corespond.people.schemas import MAX_ID, RowId
 from corespond.people.web import PART2_NOTICE, acting_user, current_person
 from corespond.web.dependencies import ReadingPurpose, SignedIn, csrf_guard, requires
+from corespond.web.forms import optional_date
 from corespond.web.templating import templates
 
 router = APIRouter(
@@ -61,7 +61,7 @@ def search_page(
     form = {"name": name[:200], "dob": dob[:10], "phone": phone[:40], "address": address[:200],
             "record": record[:200]}  # fmt: skip
     errors: list[str] = []
-    born = _date(dob, "date of birth", errors)
+    born = optional_date(dob, "date of birth", errors)
     query = search.Query(form["name"], born, form["phone"], form["address"], form["record"])
     found: search.Results | None = None
     page = max(page, 1)
@@ -184,8 +184,8 @@ def write_caution(
 ) -> Response:
     errors: list[str] = []
     draft = authoring.CautionDraft(
-        caution_type, severity, description, _date(expires_on, "expires", errors),
-        _date(review_on, "review", errors),
+        caution_type, severity, description, optional_date(expires_on, "expires", errors),
+        optional_date(review_on, "review", errors),
     )  # fmt: skip
     made = _draft(principal.user_id, person_id, draft, supersedes, errors)
     return _back(person_id, f"caution {made} saved as a draft: another user of your agency "
@@ -206,8 +206,8 @@ def write_plan(
 ) -> Response:
     errors: list[str] = []
     draft = authoring.PlanDraft(
-        triggers, what_helps, de_escalation, who_to_call, _date(review_on, "review", errors),
-        _date(expires_on, "expires", errors),
+        triggers, what_helps, de_escalation, who_to_call,
+        optional_date(review_on, "review", errors), optional_date(expires_on, "expires", errors),
     )  # fmt: skip
     made = _draft(principal.user_id, person_id, draft, supersedes, errors)
     return _back(person_id, f"plan {made} saved as a draft for approval", "plan")
@@ -327,19 +327,9 @@ def _timeline_filter(
 ) -> profile.TimelineFilter:
     return profile.TimelineFilter(
         agency=agency[:200] or None, kind=kind if kind in KINDS else None,
-        since=_date(since, "from", errors), until=_date(until, "to", errors),
+        since=optional_date(since, "from", errors), until=optional_date(until, "to", errors),
     )  # fmt: skip
 
 
 def _back(person_id: int, message: str, anchor: str) -> Response:
     return RedirectResponse(f"/people/{person_id}?done={quote(message)}#{anchor}", status_code=303)
-
-
-def _date(value: str, label: str, errors: list[str]) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        errors.append(f"{label} must be a date (YYYY-MM-DD)")
-        return None
