@@ -35,6 +35,9 @@ from corespond.outcomes.definitions import Definitions
 
 CHUNK = 100_000
 """Calls rebuilt per pass of a full refresh: bounds memory on a city of millions of calls."""
+LIST_CHUNK = 10_000
+"""Calls rebuilt per pass when named one by one: a query names them up to four times, and
+PostgreSQL takes at most 65,535 parameters in one statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +70,8 @@ def refresh(
     else:
         touched = repository.calls_touched(session, (run for run, _ in runs))
         count = 0
-        for start in range(0, len(touched), CHUNK):
-            ids = touched[start : start + CHUNK]
+        for start in range(0, len(touched), LIST_CHUNK):
+            ids = touched[start : start + LIST_CHUNK]
             count += builder.build(repository.id_list(ids), ids)
     # Caught up to the last run before the first one still running: that one may write more.
     caught_up = state.ingest_run_id if not full else 0
