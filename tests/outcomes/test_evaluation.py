@@ -15,12 +15,11 @@ from corespond.outcomes.evaluation import (
     DidResult,
     Effect,
     EquivalenceResult,
-    describe,
-    describe_equivalence,
     difference_in_differences,
     equivalence,
     interrupted_time_series,
 )
+from corespond.outcomes.wording import describe, describe_equivalence
 
 
 def weekly_series(

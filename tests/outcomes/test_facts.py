@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from corespond import models
 from corespond.db.engine import session_factory, unit_of_work
 from corespond.dispatch.triage import default_protocol
-from corespond.outcomes import facts, metrics, service
+from corespond.outcomes import facts, metrics, views
 from corespond.outcomes.definitions import load_definitions
 from support.calls_by_hand import DAY, City
 
@@ -175,8 +175,8 @@ def test_small_cells_are_suppressed_for_viewers_without_person_level_access(city
     refresh()
     whole = metrics.Filters(date(2024, 1, 1), date(2024, 1, 31))
     with unit_of_work() as session:
-        shown = service.dashboard(session, whole, DEFINITIONS, small_cells=True)
-        hidden = service.dashboard(session, whole, DEFINITIONS, small_cells=False)
+        shown = views.dashboard(session, whole, DEFINITIONS, small_cells=True)
+        hidden = views.dashboard(session, whole, DEFINITIONS, small_cells=False)
     by_key = {tile.metric.key: tile for tile in hidden.tiles}
     assert by_key["arrests_eligible"].suppressed and by_key["arrests_eligible"].shown == "<11"
     assert not any(tile.suppressed for tile in shown.tiles)

@@ -93,13 +93,13 @@ def report_command(
 ) -> None:
     """Write the council report (PDF): findings, metrics, charts, method."""
     from corespond.db.engine import session_factory, unit_of_work
-    from corespond.outcomes import service
+    from corespond.outcomes import service, views
 
     definitions = _definitions()
     try:
         with unit_of_work(session_factory(write=True)) as session:
             service.refresh(session, definitions)
-            service.write_report(
+            views.write_report(
                 session, definitions, out, start=start.date() if start else None,
                 end=end.date() if end else None,
             )  # fmt: skip

@@ -27,8 +27,9 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
-from corespond.outcomes.evaluation import DidResult, ItsResult, describe
+from corespond.outcomes.evaluation import DidResult, ItsResult
 from corespond.outcomes.metrics import Metric
+from corespond.outcomes.wording import describe
 
 Chart = alt.Chart | alt.LayerChart
 

@@ -24,7 +24,16 @@ from corespond import models
 from corespond.access.roles import Role
 from corespond.config import get_settings
 from corespond.db.engine import session_factory, unit_of_work
-from corespond.outcomes import charts, cohort_repository, cohorts, metrics, privacy, report, service
+from corespond.outcomes import (
+    charts,
+    cohort_repository,
+    cohorts,
+    metrics,
+    privacy,
+    report,
+    service,
+    views,
+)
 from corespond.outcomes.definitions import Definitions
 from corespond.web.dependencies import SignedIn, csrf_guard, requires
 from corespond.web.forms import optional_date
@@ -117,9 +126,9 @@ def dashboard(request: Request, principal: SignedIn) -> Response:
     _refreshed(definitions)
     with unit_of_work(session_factory()) as session:
         form = read_form(session, request)
-        context: dict[str, object] = {"form": form, "choices": service.choices(session)}
+        context: dict[str, object] = {"form": form, "choices": views.choices(session)}
         if form.filters is not None:
-            dashboard = service.dashboard(
+            dashboard = views.dashboard(
                 session,
                 form.filters,
                 definitions,
@@ -147,10 +156,10 @@ def metric_page(request: Request, principal: SignedIn, key: str) -> Response:
     with unit_of_work(session_factory()) as session:
         form = read_form(session, request)
         context: dict[str, object] = {
-            "form": form, "metric": metric, "choices": service.choices(session),
+            "form": form, "metric": metric, "choices": views.choices(session),
         }  # fmt: skip
         if form.filters is not None:
-            view = service.metric_view(
+            view = views.metric_view(
                 session,
                 form.filters,
                 definitions,
@@ -240,7 +249,7 @@ def export_csv(
                 "known metric\n",
                 status_code=422, media_type="text/plain",
             )  # fmt: skip
-        frame = service.export_table(session, form.filters, definitions, table, metric)
+        frame = views.export_table(session, form.filters, definitions, table, metric)
     text = report.csv_table(frame, count_column="count", min_cell=definitions.privacy.min_cell)
     name = f"outcomes-{table}-{form.values['from']}-{form.values['to']}.csv"
     return Response(
@@ -258,7 +267,7 @@ def report_pdf(request: Request, principal: SignedIn) -> Response:
         form = read_form(session, request)
         if form.filters is None or form.errors:
             return Response("\n".join(form.errors) + "\n", status_code=422, media_type="text/plain")
-        service.write_report(
+        views.write_report(
             session, definitions, buffer, start=form.filters.start, end=form.filters.end
         )
     name = f"outcomes-report-{form.values['from']}-{form.values['to']}.pdf"

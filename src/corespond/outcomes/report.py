@@ -42,15 +42,10 @@ from reportlab.platypus import (
 )
 
 from corespond.outcomes import charts
-from corespond.outcomes.evaluation import (
-    DidResult,
-    EquivalenceResult,
-    ItsResult,
-    describe,
-    describe_equivalence,
-)
+from corespond.outcomes.evaluation import DidResult, EquivalenceResult, ItsResult
 from corespond.outcomes.metrics import BY_KEY, TILES, Filters, Measured, Metric
 from corespond.outcomes.privacy import is_small, suppress_table
+from corespond.outcomes.wording import describe, describe_equivalence
 
 Evaluated = ItsResult | DidResult | EquivalenceResult
 
