@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -74,6 +75,10 @@ def _warm_matcher() -> None:
     try:
         with session_factory()() as session:
             warm(session)
+        # The index lives as long as the process: moved out of the collector's reach, its
+        # millions of objects are not walked again by every full collection (pauses that
+        # landed on whichever request was running).
+        gc.freeze()
     except NoModel:
         pass  # nothing linked yet: the first lookup after a run builds it
     except Exception:
