@@ -237,7 +237,7 @@ def test_bad_input_is_rejected_with_a_clear_reason(content: bytes, reason: str) 
 
 def test_writer_refuses_records_of_another_call() -> None:
     call, unit = synthetic_incident("A-1")[:2]
-    with pytest.raises(ValueError, match="not to the CallIn just before it"):
+    with pytest.raises(ValueError, match="is of call A-1, not B"):
         eido_writer.write(
             [call.model_copy(update={"source_key": "B"}), unit], Path("."), timezone=TZ
         )
