@@ -12,7 +12,7 @@ calls), imported and linked once, the call facts are rebuilt in full (timed), th
   four outcomes, TOST for priority-1 response time) is run M times, uncached.
 
 Printed: median, p95 and max of each; the evaluation's findings beside the effects the generator
-was given (truth/params.json and the share of in-scope calls the care team attended). Target:
+made (``demo.truth.expected_changes``: the same comparison on the generator's truth). Target:
 the dashboard under 1 s.
 
     .venv/bin/python bench/outcomes.py [--city var/bench-city] [--database URL | --postgres]
@@ -22,8 +22,6 @@ the dashboard under 1 s.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import resource
 import statistics
@@ -31,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from corespond.demo.truth import expected_changes
 from person_page import (
     DEFAULT_DATABASE,
     PASSWORD,
@@ -73,22 +72,6 @@ def summary(seconds: list[float]) -> str:
         f"{statistics.median(ordered) * 1000:>9,.0f} {p95 * 1000:>9,.0f} "
         f"{ordered[-1] * 1000:>9,.0f}"
     )
-
-
-def truth(city: Path) -> dict[str, float]:
-    """The effects the generator applied, as the evaluation should see them: effect × the share
-    of in-scope calls the care team attended."""
-    params = json.loads((city / "truth" / "params.json").read_text())
-    effects = params.get("effects") or params.get("params", {}).get("effects", {})
-    with (city / "truth" / "calls.csv").open(newline="") as handle:
-        scope = [row["care_team"] for row in csv.DictReader(handle) if row["program_scope"] == "1"]
-    share = sum(value == "1" for value in scope) / max(len(scope), 1)
-    return {
-        "arrests_eligible": effects.get("arrest", 0) * share,
-        "holds_eligible": effects.get("involuntary_hold", 0) * share,
-        "er_transports": effects.get("er_transport", 0) * share,
-        "share": share,
-    }
 
 
 def main() -> None:
@@ -173,15 +156,18 @@ def main() -> None:
     print(f"\ndashboard p95 {worst * 1000:,.0f} ms: {verdict} the target of {TARGET_S:.0f} s")
 
     assert result is not None
-    expected = truth(args.city) if (args.city / "truth").is_dir() else {}
-    print(f"\nfindings (the care team attended {expected.get('share', 0):.0%} of in-scope calls):")
+    expected = expected_changes(args.city) if (args.city / "truth").is_dir() else {}
+    print(
+        f"\nfindings (the care team attended {expected.get('share', 0):.0%} of in-scope calls; "
+        "'truth': the same comparison on the generator's record of every call):"
+    )
     for item in result.results:
         given = expected.get(item.metric.key)
         effect = item.did.effect if item.did else None
         within = ""
         if given is not None and effect is not None:
             inside = "inside" if effect.low <= given <= effect.high else "OUTSIDE"
-            within = f"  [given {given:+.0%}: {inside} the CI]"
+            within = f"  [truth {given:+.0%}: {inside} the CI]"
         print(f"- {item.finding}{within}")
     print(f"- {result.p1_finding}")
 

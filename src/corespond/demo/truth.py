@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -143,3 +144,50 @@ def true_person_of_records(city: Path, session: Any) -> dict[int, str]:
         ).join(models.SourceSystem, models.SourceSystem.id == models.PersonRecord.source_system_id)
     ).all()
     return {record: keyed[(source, key)] for record, source, key in rows if (source, key) in keyed}
+
+
+EFFECT_OUTCOMES: dict[str, tuple[str, Callable[[dict[str, str]], bool]]] = {
+    "arrests_eligible": ("arrest", lambda row: row["arrest"] in ("on_view", "taken_into_custody")),
+    "citations_eligible": ("arrest", lambda row: row["arrest"] == "summoned_cited"),
+    "holds_eligible": ("involuntary_hold", lambda row: row["involuntary_hold"] == "1"),
+    "er_transports": ("er_transport", lambda row: row["er_transport"] == "1"),
+}
+"""Outcome metric → (the ``ProgramEffects`` field that scales it, whether a truth row has it)."""
+
+
+def expected_changes(city: Path) -> dict[str, float]:
+    """What the program changed in the simulation, for each evaluated outcome: the same
+    comparison an evaluation makes (eligible community-generated calls in program hours, the
+    program's beats against the others, before and after the start), computed on the
+    generator's truth of every call, before any export. An evaluation of the imported exports
+    should recover it within its confidence interval.
+
+    It is smaller than the effect the generator was given: the care team attends a share of the
+    calls (``share``, also returned; never priority 1), and a hold can follow only a call that
+    ended without an arrest, which the program also changes.
+    """
+    program = json.loads((city / "truth" / "program.json").read_text())
+    begin, end = program["hours"]
+    beats, start = set(program["beats"]), program["start_date"]
+    cells: dict[str, dict[tuple[bool, bool], list[int]]] = {key: {} for key in EFFECT_OUTCOMES}
+    attended = scoped = 0
+    with (city / "truth" / "calls.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            scoped += row["program_scope"] == "1"
+            attended += row["program_scope"] == "1" and row["care_team"] == "1"
+            if row["eligible"] != "1":
+                continue
+            local = datetime.fromisoformat(row["received_at"])  # the city's wall-clock time
+            if not begin <= local.hour < end:
+                continue
+            where = (row["beat"] in beats, local.date().isoformat() >= start)
+            for key, (_, has) in EFFECT_OUTCOMES.items():
+                counts = cells[key].setdefault(where, [0, 0])
+                counts[0] += has(row)
+                counts[1] += 1
+    found = {"share": attended / max(scoped, 1)}
+    for key, counted in cells.items():
+        rate = {where: events / calls for where, (events, calls) in counted.items()}
+        ratio = (rate[True, True] / rate[True, False]) / (rate[False, True] / rate[False, False])
+        found[key] = ratio - 1
+    return found
