@@ -35,6 +35,9 @@ from corespond.outcomes.definitions import Definitions
 
 CHUNK = 100_000
 """Calls rebuilt per pass of a full refresh: bounds memory on a city of millions of calls."""
+ANALYZE_AFTER = 50_000
+"""Calls rebuilt at once after which the planner's statistics are renewed: a bulk rebuild leaves
+PostgreSQL planning the dashboard's queries blind until autovacuum gets to the table."""
 LIST_CHUNK = 10_000
 """Calls rebuilt per pass when named one by one: a query names them up to four times, and
 PostgreSQL takes at most 65,535 parameters in one statement."""
@@ -62,6 +65,7 @@ def refresh(
     runs = repository.runs_after(session, 0 if full else state.ingest_run_id)
     builder = _Builder(session, definitions, protocol)
     if full:
+        repository.clear_facts(session)
         bounds = repository.call_id_bounds(session)
         count = 0
         if bounds is not None:
@@ -79,6 +83,8 @@ def refresh(
         if status == "running":
             break
         caught_up = run
+    if count >= ANALYZE_AFTER:
+        repository.analyze(session)
     caught_up = max(caught_up, state.ingest_run_id)
     if count or caught_up != state.ingest_run_id or full:
         state.ingest_run_id, state.refreshed_at = caught_up, utcnow()

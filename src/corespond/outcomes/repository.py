@@ -26,6 +26,7 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import text
 
 from corespond import models
 
@@ -251,6 +252,20 @@ def replace_facts(session: Session, call_ids: Sequence[int], rows: list[dict[str
         connection.execute(delete(table).where(table.c.call_id.in_(call_ids[start : start + 5000])))
     for start in range(0, len(rows), 5000):
         connection.execute(insert(table), rows[start : start + 5000])
+
+
+def clear_facts(session: Session) -> None:
+    """Forget every call's facts (a full rebuild follows): TRUNCATE on PostgreSQL, which
+    leaves no dead rows behind for vacuum, as deleting half a million would."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("TRUNCATE outcome_call"))
+    else:
+        session.execute(delete(models.OutcomeCall))
+
+
+def analyze(session: Session) -> None:
+    """Renew the planner's statistics of the call facts."""
+    session.execute(text("ANALYZE outcome_call"))
 
 
 def er_visits(session: Session, start: date, end: date) -> pd.DataFrame:
