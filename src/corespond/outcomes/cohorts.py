@@ -240,6 +240,8 @@ class CohortFollowUp:
     stabilization: pd.DataFrame
     """One row per member and window: person_id, days, contacts_before, contacts_after,
     housed, in_treatment, fewer_contacts, stabilized (``<NA>``: the window has not ended)."""
+    facts: CohortFacts | None = None
+    """The facts these were counted from (``members_for`` reads them again without it)."""
 
     def summary(self, *, min_cell: int | None = None) -> CohortSummary:
         """The cohort's figures; counts under ``min_cell`` suppressed (None: none)."""
@@ -337,7 +339,9 @@ def freeze_cohort(
     return cohort
 
 
-class _Facts(NamedTuple):
+class CohortFacts(NamedTuple):
+    """What a follow-up counts, read once: the members and their facts."""
+
     person_ids: list[int]
     contacts: pd.DataFrame
     housing: pd.DataFrame
@@ -346,7 +350,7 @@ class _Facts(NamedTuple):
 
 def _read_facts(
     session: Session, cohort: models.Cohort, definitions: Definitions, as_of: date
-) -> _Facts:
+) -> CohortFacts:
     """The members' facts a follow-up counts: contacts of the kinds the cohort was frozen with,
     moves into housing and treatment, from a year before the date to a year after (or as_of)."""
     kinds = FrequentUtilizer.model_validate_json(cohort.definition).contact_kinds
@@ -358,7 +362,7 @@ def _read_facts(
     if until < since:
         until = since
     members = repository.members(session, cohort.id)
-    return _Facts(
+    return CohortFacts(
         person_ids=members["person_id"].tolist(),
         contacts=repository.contacts(
             session, since=since, until=until, kinds=kinds, cohort_id=cohort.id
@@ -392,6 +396,7 @@ def follow(
             facts.person_ids, facts.contacts, facts.housing, facts.treatment,
             frozen_on=cohort.frozen_on, as_of=as_of, definition=definitions.stabilization,
         ),
+        facts=facts,
     )  # fmt: skip
 
 
@@ -458,6 +463,7 @@ def members_for(
     user_id: int,
     definitions: Definitions,
     as_of: date,
+    followed: CohortFollowUp | None = None,
 ) -> list[MemberView]:
     """The cohort's members as ``user_id`` may see them, for program evaluation.
 
@@ -468,7 +474,11 @@ def members_for(
     a trace, as on the person page.
     """
     reader = Reader(session, user_id=user_id, purpose=Purpose.PROGRAM_EVALUATION)
-    facts = _read_facts(session, cohort, definitions, as_of)
+    facts = (
+        followed.facts
+        if followed is not None and followed.facts is not None and followed.as_of == as_of
+        else _read_facts(session, cohort, definitions, as_of)
+    )
     names, reasons = _decide(session, reader, facts)
     contacts, hidden_contacts = _visible(reader, facts.contacts)
     housing, hidden_housing = _visible(reader, facts.housing)
@@ -506,7 +516,7 @@ def members_for(
 
 
 def _decide(
-    session: Session, reader: Reader, facts: _Facts
+    session: Session, reader: Reader, facts: CohortFacts
 ) -> tuple[dict[int, str | None], dict[int, list[str]]]:
     """Take every decision the members' view needs, one person at a time (one policy
     evaluation and one audit write each): on their records, and on the facts the figures

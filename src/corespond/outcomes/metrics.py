@@ -451,7 +451,7 @@ def measure(session: Session, filters: Filters, definitions: Definitions) -> Mea
     totals: dict[str, float | None] = {}
     counts: dict[str, int] = {}
     by_week = (
-        days.groupby(days.index.to_period("W-SUN").start_time).sum() if not days.empty else days
+        days.groupby(week_of(days.index.to_series()).to_numpy()).sum() if not days.empty else days
     )
     for metric in METRICS:
         if metric.numerator is None:
@@ -484,7 +484,7 @@ def measure(session: Session, filters: Filters, definitions: Definitions) -> Mea
     counts["p1_response"] = len(times)
     totals["p1_response"] = float(times["response_s"].median()) / 60 if len(times) else None
     if len(times):
-        grouped = times.groupby(times["day"].dt.to_period("W-SUN").dt.start_time)["response_s"]
+        grouped = times.groupby(week_of(times["day"]))["response_s"]
         weekly["p1_response"] = (grouped.median() / 60).reindex(weekly.index)
         weekly_counts["p1_response"] = grouped.size().reindex(weekly.index).fillna(0)
     else:
@@ -498,7 +498,7 @@ def measure(session: Session, filters: Filters, definitions: Definitions) -> Mea
         weekly_counts[key] = (
             per_week.reindex(weekly.index).fillna(0) if per_week is not None else 0.0
         )
-        if filters.geographic:
+        if filters.geographic and not BY_KEY[key].geographic:
             notes[key] = "citywide: these records carry no beat, category or team"
     return Measured(filters, totals, counts, weekly, weekly_counts, by_team, notes)
 
@@ -513,7 +513,7 @@ def _other_sources(session: Session, filters: Filters) -> dict[str, _Other]:
     visits = repository.er_visits(session, filters.start, filters.end)
     total = int(visits["visits"].sum()) if len(visits) else 0
     weekly_visits = (
-        visits["visits"].groupby(_week_of(visits["day"])).sum().astype(float)
+        visits["visits"].groupby(week_of(visits["day"])).sum().astype(float)
         if len(visits)
         else None
     )
@@ -548,12 +548,14 @@ _ACCEPTED = ("accepted", "enrolled", "completed")
 _ANSWERED = (*_ACCEPTED, "declined")
 
 
-def _week_of(days: pd.Series) -> pd.Series:
+def week_of(days: pd.Series) -> pd.Series:
+    """Each day's week, as the Monday it starts on (the weeks the dashboard and the
+    evaluation count by)."""
     return pd.to_datetime(days).dt.to_period("W-SUN").dt.start_time
 
 
 def _weekly_share(frame: pd.DataFrame, hit: pd.Series) -> tuple[pd.Series | None, pd.Series | None]:
     if frame.empty:
         return None, None
-    weeks = _week_of(frame["day"])
+    weeks = week_of(frame["day"])
     return hit.groupby(weeks).mean() * 100, hit.groupby(weeks).size().astype(float)

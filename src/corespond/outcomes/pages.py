@@ -208,12 +208,13 @@ def evaluation_page(request: Request, principal: SignedIn) -> Response:
                 for item in result.results
                 if item.its is not None
             }
+            shown_all = person_level(session, principal, definitions)
+            min_cell = 0 if shown_all else definitions.privacy.min_cell
             context["comparisons"] = {
                 item.metric.key: charts.data_uri(
                     charts.comparison_chart(
                         item.comparison, item.metric.label, start=result.program.start,
-                        min_cell=0 if person_level(session, principal, definitions)
-                        else definitions.privacy.min_cell,
+                        min_cell=min_cell,
                     )
                 )
                 for item in result.results
@@ -397,7 +398,12 @@ def cohort_page(request: Request, principal: SignedIn, cohort_id: int) -> Respon
         summary = followed.summary(min_cell=min_cell)
         members = (
             cohorts.members_for(
-                session, cohort, user_id=principal.user_id, definitions=definitions, as_of=as_of
+                session,
+                cohort,
+                user_id=principal.user_id,
+                definitions=definitions,
+                as_of=as_of,
+                followed=followed,
             )
             if min_cell is None
             else None

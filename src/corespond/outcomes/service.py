@@ -246,7 +246,7 @@ def _panel(session: Session, found: Program, period: tuple[date, date]) -> pd.Da
     )  # fmt: skip
     if rows.empty:
         raise EvaluationError("no eligible community-generated calls in the period")
-    rows["period"] = pd.to_datetime(rows["day"]).dt.to_period("W-SUN").dt.start_time
+    rows["period"] = metrics.week_of(rows["day"])
     panel = rows.drop(columns="day").groupby(["unit", "period"], as_index=False).sum()
     panel["treated"] = panel["unit"].isin(found.beats)
     return panel
