@@ -21,7 +21,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     union,
 )
@@ -29,12 +28,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import text
 
 from corespond import models
+from corespond.sources import nemsis
 
 Calls = Callable[[Any], ColumnElement[bool]]
 """Which calls to read, as a condition on a column holding call ids."""
-
-_ER_DESTINATIONS = ("%emergency%", "4221003", "4221023")
-"""NEMSIS eDisposition.21 destinations that are an emergency department, by label or code."""
 
 
 def id_range(low: int, high: int) -> Calls:
@@ -128,7 +125,7 @@ def outcomes(session: Session, which: Calls) -> pd.DataFrame:
             ems.call_id, zero, zero, zero, zero, zero, _count(ems.transported.is_(True)),
             _count(
                 ems.transported.is_(True)
-                & or_(*(func.lower(ems.destination_type).like(p) for p in _ER_DESTINATIONS))
+                & ems.destination_type.in_(sorted(nemsis.EMERGENCY_DEPARTMENTS))
             ),
         ).where(which(ems.call_id)).group_by(ems.call_id),
     ]  # fmt: skip

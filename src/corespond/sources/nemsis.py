@@ -82,6 +82,9 @@ DESTINATION_TYPES = {
     "4221039": "Drug and/or Alcohol Rehabilitation Facility",
     "4221041": "Skilled Nursing Facility",
 }
+EMERGENCY_DEPARTMENTS = frozenset({"4221003", "4221023"})
+"""eDisposition.21 codes of an emergency department (hospital or freestanding): a transport
+there is an ER transport."""
 SEX_CODES = {"9919001": "female", "9919003": "male", "9919005": "unknown"}
 """ePatient.25 Sex (v3.5.1)."""
 GENDER_CODES = {
