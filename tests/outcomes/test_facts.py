@@ -123,6 +123,7 @@ def test_repeat_calls_for_a_person_and_a_place_within_the_window(city: City) -> 
         ).one()
     other_record = city.person(run, person_id=person)  # the same person, another agency's record
     city.name(run, first, record)
+    city.name(run, first, other_record)  # named twice on one call: not a repeat of itself
     city.name(run, elsewhere, other_record)
     refresh()
     assert [fact(c).repeat_place for c in (first, again, later, elsewhere)] == [

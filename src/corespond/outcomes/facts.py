@@ -18,8 +18,9 @@ docs/metrics.md defines each fact; in short, for one call:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -181,10 +182,10 @@ class _Builder:
         frame = frame.merge(_subjects(named), on="call_id", how="left")
         frame["people"] = frame["people"].fillna(0).astype(int)
         frame["repeat_place"] = self._repeats(
-            frame, start, which, repository.place_history, "place_id", calls
+            frame, start, which, repository.place_history, "place_id"
         )
         frame["repeat_person"] = self._repeats(
-            frame, start, which, repository.person_history, "person_id", calls
+            frame, start, which, repository.person_history, "person_id"
         )
         frame["refreshed_at"] = utcnow()
         return frame
@@ -216,18 +217,19 @@ class _Builder:
         frame: pd.DataFrame,
         start: pd.Series,
         which: repository.Calls,
-        history: object,
+        history: Callable[[Session, repository.Calls, datetime], pd.DataFrame],
         key: str,
-        calls: pd.DataFrame,
     ) -> pd.Series:
         """Was the call's place (or a person named on it) called about in the window before?"""
         window = timedelta(days=self.definitions.repeat_days)
         since = start.min().to_pydatetime() - window
-        earlier = history(self.session, which, since)  # type: ignore[operator]
+        earlier = history(self.session, which, since)
         if earlier.empty:
             return pd.Series(False, index=frame.index)
         earlier["at"] = pd.to_datetime(earlier["at"])
-        earlier = earlier.sort_values([key, "at", "call_id"])
+        # One row per (person or place, call): a person named twice on a call, or by two of
+        # their records, is not a repeat of that call.
+        earlier = earlier.drop_duplicates([key, "call_id"]).sort_values([key, "at", "call_id"])
         gap = earlier.groupby(key)["at"].diff()
         earlier["repeat"] = gap.notna() & (gap <= window)
         flagged = set(earlier.loc[earlier["repeat"], "call_id"])
