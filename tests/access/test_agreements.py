@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from corespond import models
-from corespond.access.repository import agreement_between, dispatch_agreement
+from corespond.access.repository import agreements_of
 from corespond.audit.review import week_window, weekly_review
 from corespond.cli.main import app
 from corespond.db.engine import session_factory
@@ -41,16 +41,18 @@ def test_an_agreement_recorded_opens_decisions_until_it_ends(agencies: dict[str,
     assert code == 0
     care, metro = agencies["river-care"], agencies["metro-911"]
     with session_factory()() as session:
-        number = dispatch_agreement(session, metro, care, date(2026, 11, 1))
+        number = agreements_of(session, care, date(2026, 11, 1)).dispatched_by.get(metro)
         assert number is not None
-        assert dispatch_agreement(session, care, metro, date(2026, 11, 1)) is None  # one way
-        assert agreement_between(session, metro, care, date(2026, 11, 1)) is None  # other kind
+        # one way: the care team does not dispatch for the 911 centre
+        assert care not in agreements_of(session, metro, date(2026, 11, 1)).dispatched_by
+        # the other kind: no minimal shared view between them
+        assert agreements_of(session, care, date(2026, 11, 1)).minimal_view == {}
 
     assert cli("end", str(number), "--on", "2026-06-30")[0] == 0
 
     with session_factory()() as session:
-        assert dispatch_agreement(session, metro, care, date(2026, 6, 30)) == number
-        assert dispatch_agreement(session, metro, care, date(2026, 7, 1)) is None
+        assert agreements_of(session, care, date(2026, 6, 30)).dispatched_by == {metro: number}
+        assert agreements_of(session, care, date(2026, 7, 1)).dispatched_by == {}
         actions = session.scalars(
             select(models.AuditEvent.action)
             .where(models.AuditEvent.action.like("admin.agree%"))

@@ -19,9 +19,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from corespond import models
-
-CHUNK = 900
-"""Ids per IN list (SQLite allows 999 bound parameters in older builds)."""
+from corespond.db.lists import among
 
 
 @dataclass(frozen=True)
@@ -81,15 +79,10 @@ def records_of(session: Session, person_id: int) -> list[tuple[Any, Any]]:
 def aliases_of(session: Session, record_ids: list[int]) -> dict[int, list[models.PersonAlias]]:
     alias = models.PersonAlias
     found: dict[int, list[models.PersonAlias]] = {}
-    for chunk in chunks(record_ids):
-        for row in session.scalars(select(alias).where(alias.person_record_id.in_(chunk))):
+    for where in among(session, alias.person_record_id, record_ids):
+        for row in session.scalars(select(alias).where(where)):
             found.setdefault(row.person_record_id, []).append(row)
     return found
-
-
-def chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 Records = list[int] | Select[Any]
@@ -106,8 +99,8 @@ def _rows(session: Session, query: Any, column: Any, ids: Records) -> Iterator[A
     if not isinstance(ids, list):
         yield from session.execute(query.where(column.in_(ids))).all()
         return
-    for chunk in chunks(ids):
-        yield from session.execute(query.where(column.in_(chunk))).all()
+    for where in among(session, column, ids):
+        yield from session.execute(query.where(where)).all()
 
 
 UNREAD = frozenset({"content_hash", "ingest_run_id", "updated_at"})
@@ -393,9 +386,9 @@ def records_of_persons(session: Session, person_ids: Iterable[int]) -> dict[int,
     """Person id → all their record ids."""
     link = models.PersonLink
     found: dict[int, list[int]] = {}
-    for chunk in chunks(sorted(set(person_ids))):
+    for where in among(session, link.person_id, sorted(set(person_ids))):
         for record_id, person_id in session.execute(
-            select(link.person_record_id, link.person_id).where(link.person_id.in_(chunk))
+            select(link.person_record_id, link.person_id).where(where)
         ):
             found.setdefault(person_id, []).append(record_id)
     return found
@@ -471,8 +464,8 @@ def _like(text: str) -> str:
 def records_by_id(session: Session, ids: list[int]) -> dict[int, models.PersonRecord]:
     record = models.PersonRecord
     found: dict[int, models.PersonRecord] = {}
-    for chunk in chunks(ids):
-        for row in session.scalars(select(record).where(record.id.in_(chunk))):
+    for where in among(session, record.id, ids):
+        for row in session.scalars(select(record).where(where)):
             found[row.id] = row
     return found
 
@@ -481,11 +474,9 @@ def alias_names(session: Session, ids: list[int]) -> dict[int, list[tuple[str | 
     """Record id → the (first, last) names its source also knows the person by."""
     alias = models.PersonAlias
     found: dict[int, list[tuple[str | None, str | None]]] = {}
-    for chunk in chunks(ids):
+    for where in among(session, alias.person_record_id, ids):
         for record_id, first, last in session.execute(
-            select(alias.person_record_id, alias.first_name, alias.last_name).where(
-                alias.person_record_id.in_(chunk)
-            )
+            select(alias.person_record_id, alias.first_name, alias.last_name).where(where)
         ):
             found.setdefault(record_id, []).append((first, last))
     return found

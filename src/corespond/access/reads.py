@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.access import repository
 from corespond.access.decisions import Decision, Subject
+from corespond.access.grounds import ConsentTerms
 from corespond.access.roles import Purpose
 from corespond.access.service import AccessError, decide_for, decide_many_for, subject_of
 from corespond.linkage.repository import persons_of
@@ -101,6 +102,14 @@ class Reader:
             lookups=self._lookups,
         )  # fmt: skip
         self._decided.update(zip(wanted, decided, strict=True))
+
+    def consents(self, person_id: int) -> list[ConsentTerms]:
+        """The person's consents as this request's decisions read them (read once)."""
+        key = ("consents", person_id)
+        if key not in self._lookups:
+            self._lookups[key] = repository.consents_of_person(self.session, person_id)
+        found: list[ConsentTerms] = self._lookups[key]  # type: ignore[assignment]
+        return found
 
     def record(self, record: models.PersonRecord, person_id: int | None) -> Decision:
         """May the user read this person record (its category, held by its source's agency)?"""

@@ -102,46 +102,42 @@ def terms(row: models.Consent, agencies: dict[str, int]) -> ConsentTerms:
     )
 
 
-def agreement_between(session: Session, a: int | None, b: int | None, today: date) -> int | None:
-    """An information-sharing agreement (minimal shared view) in force between two agencies."""
-    if a is None or b is None or a == b:
-        return None
+@dataclass(frozen=True)
+class Agreements:
+    """The agreements in force for one agency, as its decisions need them."""
+
+    minimal_view: dict[int, int]
+    """Other agency → the (earliest) minimal shared view agreement in force with it."""
+    dispatched_by: dict[int, int]
+    """Dispatching agency → the (earliest) dispatch agreement under which it dispatches for
+    this agency."""
+
+
+def agreements_of(session: Session, agency_id: int | None, today: date) -> Agreements:
+    """Every agreement in force today that names ``agency_id`` (one read per request, however
+    many agencies hold what a page shows)."""
+    found = Agreements({}, {})
+    if agency_id is None:
+        return found
     agreement = models.SharingAgreement
-    return session.scalar(
-        select(agreement.id)
+    rows = session.execute(
+        select(agreement.id, agreement.kind, agreement.agency_a_id, agreement.agency_b_id)
         .where(
-            agreement.kind == "minimal_view",
-            or_(
-                (agreement.agency_a_id == a) & (agreement.agency_b_id == b),
-                (agreement.agency_a_id == b) & (agreement.agency_b_id == a),
-            ),
+            or_(agreement.agency_a_id == agency_id, agreement.agency_b_id == agency_id),
+            agreement.kind.in_(("minimal_view", "dispatch")),
             agreement.starts_on <= today,
             or_(agreement.ends_on.is_(None), agreement.ends_on >= today),
         )
         .order_by(agreement.id)
-        .limit(1)
     )
-
-
-def dispatch_agreement(
-    session: Session, dispatcher: int | None, served: int | None, today: date
-) -> int | None:
-    """A dispatch agreement in force under which ``dispatcher`` dispatches for ``served``."""
-    if dispatcher is None or served is None or dispatcher == served:
-        return None
-    agreement = models.SharingAgreement
-    return session.scalar(
-        select(agreement.id)
-        .where(
-            agreement.kind == "dispatch",
-            agreement.agency_a_id == dispatcher,
-            agreement.agency_b_id == served,
-            agreement.starts_on <= today,
-            or_(agreement.ends_on.is_(None), agreement.ends_on >= today),
-        )
-        .order_by(agreement.id)
-        .limit(1)
-    )
+    for agreement_id, kind, a, b in rows:
+        if a == b:
+            continue
+        if kind == "minimal_view":
+            found.minimal_view.setdefault(b if a == agency_id else a, agreement_id)
+        elif b == agency_id:
+            found.dispatched_by.setdefault(a, agreement_id)
+    return found
 
 
 @dataclass(frozen=True)
@@ -167,17 +163,17 @@ def source_holders(session: Session) -> dict[int, SourceHolder]:
 
 
 def emergency_access(
-    session: Session, user_id: int, person_id: int, kind: str, now: datetime
-) -> int | None:
+    session: Session, user_id: int, person_id: int, now: datetime
+) -> dict[str, int]:
+    """Kind of emergency access (``break_glass``, ``serious_threat``) → the latest the user
+    holds open on the person."""
     access = models.EmergencyAccess
-    return session.scalar(
-        select(access.id)
-        .where(
-            access.user_id == user_id,
-            access.person_id == person_id,
-            access.kind == kind,
-            access.expires_at > now,
-        )
+    rows = session.execute(
+        select(access.kind, access.id)
+        .where(access.user_id == user_id, access.person_id == person_id, access.expires_at > now)
         .order_by(access.id.desc())
-        .limit(1)
     )
+    found: dict[str, int] = {}
+    for kind, access_id in rows:
+        found.setdefault(kind, access_id)
+    return found

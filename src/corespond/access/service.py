@@ -89,23 +89,22 @@ def decide_many_for(
         return known[key]
 
     def grounds(category: str, owner_id: int | None) -> ground_rules.Grounds:
+        agreements: repository.Agreements = ask(("agreements", subject.agency_id), lambda: (
+            repository.agreements_of(session, subject.agency_id, today)))
+        emergency: dict[str, int] = ask(("emergency", subject.user_id, person_id), lambda: (
+            repository.emergency_access(session, subject.user_id, person_id, now)
+            if person_id else {}))
         return ground_rules.find(
             purpose=purpose,
             agency_id=subject.agency_id,
             category=category,
             consents=ask(("consents", person_id), lambda: repository.consents_of_person(
                 session, person_id) if person_id else []),
-            agreement_id=ask(("agreement", subject.agency_id, owner_id), lambda: (
-                repository.agreement_between(session, subject.agency_id, owner_id, today))),
-            dispatch_agreement_id=ask(("dispatch", owner_id, subject.agency_id), lambda: (
-                repository.dispatch_agreement(session, owner_id, subject.agency_id, today))),
+            agreement_id=agreements.minimal_view.get(owner_id) if owner_id else None,
+            dispatch_agreement_id=agreements.dispatched_by.get(owner_id) if owner_id else None,
             today=today,
-            break_glass_id=ask(("break_glass", subject.user_id, person_id), lambda: (
-                repository.emergency_access(session, subject.user_id, person_id, "break_glass",
-                                            now) if person_id else None)),
-            serious_threat_id=ask(("serious_threat", subject.user_id, person_id), lambda: (
-                repository.emergency_access(session, subject.user_id, person_id,
-                                            "serious_threat", now) if person_id else None)),
+            break_glass_id=emergency.get("break_glass"),
+            serious_threat_id=emergency.get("serious_threat"),
         )  # fmt: skip
 
     facts = [

@@ -46,8 +46,11 @@ def accounting(
     now = now or utcnow()
     agencies = dict(session.execute(select(models.Agency.id, models.Agency.name)).all())
     event = models.AuditEvent
-    rows = session.scalars(
-        select(event)
+    rows = session.execute(
+        select(
+            event.seq, event.at, event.actor, event.categories, event.purpose,
+            event.legal_basis, event.recipient_agency_id, event.detail,
+        )  # plain rows: a person's log is thousands of events, most of them no disclosure
         .where(
             event.person_id == person_id,
             event.action == "access.decision",
@@ -55,7 +58,7 @@ def accounting(
             event.at >= now - HIPAA_WINDOW,
         )
         .order_by(event.seq.desc())
-        .execution_options(yield_per=500)
+        .execution_options(yield_per=200)
     )
     found: list[Disclosure] = []
     with rows:  # closed when enough are found (the rest stay unread)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -163,31 +162,6 @@ def keyed_rows(
     result = session.execute(query.execution_options(yield_per=chunk))
     for rows in result.partitions():
         yield [(key, row_id, content_hash) for key, row_id, content_hash in rows]
-
-
-@contextmanager
-def checks_keep_their_plans(session: Session) -> Iterator[None]:
-    """Within this block, PostgreSQL may keep one plan for each foreign-key check of a bulk
-    write, rather than plan it again for every row.
-
-    The engine has PostgreSQL plan each statement for its own values (``force_custom_plan``,
-    see ``db/engine.py``), and that includes the check a foreign key makes for each row
-    written: the CAD lane's COPY took 2.7 times as long with it. Here PostgreSQL chooses as it
-    does by default, and the plans it keeps are made afresh (``DISCARD PLANS``), once the rows
-    the checks look up are written, so that none is a plan for a table when it was small. An
-    error inside leaves the setting to the transaction's rollback. SQLite: nothing to do.
-    """
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    previous = connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
-    connection.exec_driver_sql("DISCARD PLANS")
-    connection.execute(text("SELECT set_config('plan_cache_mode', 'auto', true)"))
-    yield
-    connection.execute(
-        text("SELECT set_config('plan_cache_mode', :mode, true)"), {"mode": previous}
-    )
 
 
 def person_record_ids(

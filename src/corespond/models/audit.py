@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base
@@ -19,6 +19,11 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # A person's events newest first (the accounting of disclosures on the person page):
+        # read backwards along the index, stopping at the page's limit.
+        Index("ix_audit_event_person_id_seq", "person_id", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
@@ -29,7 +34,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60), index=True)
     outcome: Mapped[str] = mapped_column(String(20))
     """``success``, ``failure``, ``allow`` or ``deny``."""
-    person_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    person_id: Mapped[int | None] = mapped_column(Integer)
     categories: Mapped[str | None] = mapped_column(String(400))
     """Data categories read or decided on, comma-separated."""
     purpose: Mapped[str | None] = mapped_column(String(40))

@@ -102,7 +102,7 @@ def person_page(
         seen = profile.view(session, reader, person_id)
         items = [item for item in seen.items if flt.keeps(item)]
         restricted = [entry for entry in seen.restricted if flt.keeps_restricted(entry)]
-        consents = access_repository.consents_of_person(session, person_id)
+        consents = reader.consents(person_id)
         disclosures = (
             accounting(session, person_id, limit=DISCLOSURES_SHOWN)
             if principal.roles & DISCLOSURE_ROLES else None

@@ -36,6 +36,7 @@ from corespond.access.facts import PERMANENT_DESTINATIONS, Touch
 from corespond.access.reads import Reader
 from corespond.access.roles import Role
 from corespond.config import get_settings
+from corespond.db.engine import kept_plans
 from corespond.linkage.repository import AUTHORED_SOURCE
 from corespond.models.base import utcnow
 from corespond.people import repository
@@ -170,71 +171,73 @@ def view(
     session: Session, reader: Reader, person_id: int, *, today: date | None = None
 ) -> PersonView:
     """Assemble what ``reader`` may see of the person (every decision audited)."""
-    today = today or utcnow().date()
-    as_of = get_settings().as_of or today
-    agencies = repository.agencies(session)
-    names = {agency_id: agency.name for agency_id, agency in agencies.items()}
-    sources = repository.source_names(session)
-    holder, decide = deciders(reader, person_id, agencies)
-    linked = facts.records_of(session, person_id)
-    record_ids = [record.id for record, _ in linked]
-    touches = facts.touches(session, facts.person_records(person_id))
-    caution_rows = repository.cautions_of(session, record_ids)
-    plan_rows = repository.plans_of(session, record_ids)
-    referral_rows = repository.referrals_of(session, record_ids)
-    contacts = repository.care_team_contacts_of(session, record_ids)
-    written: list[models.Caution | models.ResponsePlan] = [*caution_rows, *plan_rows]
-    mine = reader.subject.agency_id
-    # Every decision the page will take, taken at once (one evaluation, one audit write).
-    reader.decide_all(
-        [(record.data_category, reader.holder(record.source_system_id).agency)
-         for record, _ in linked
-         if sources.get(record.source_system_id) != AUTHORED_SOURCE]
-        + [(touch.category, holder(touch.source_system_id, touch.agency_id))
-           for touch in touches if not _party(touch, mine)]
-        + [(row.data_category, holder(row.source_system_id, row.agency_id))
-           for row in written if row.status == "approved" and not expired(row, today)]
-        + [(row.data_category, holder(row.source_system_id, row.from_agency_id))
-           for row in referral_rows if mine not in {row.to_agency_id, row.from_agency_id}]
-        + [(contact.data_category, holder(contact.source_system_id, contact.agency_id))
-           for contact in contacts],
-        person_id=person_id,
-    )  # fmt: skip
-    records = []
-    for record, link in linked:
-        owner = reader.holder(record.source_system_id).agency
-        source = sources.get(record.source_system_id, "unknown source")
-        if source == AUTHORED_SOURCE:
-            continue  # the anchor of what users wrote here, not a record any agency holds
-        decision = decide(record.data_category, owner)
-        if decision.allowed or record.data_category != PART2:
-            records.append(LinkedRecord(
-                record, link, source, owner.name if owner else "no agency named", decision
-            ))  # fmt: skip
-    items, restricted = decided_items(touches, holder, decide, mine)
-    cautions, caution_drafts = authored(session, caution_rows, holder, decide, reader, today)
-    cautions.sort(key=lambda entry: (entry.row.severity_rank, -stamp(entry.row)))  # type: ignore[union-attr]
-    plans, plan_drafts = authored(session, plan_rows, holder, decide, reader, today)
-    referrals = [
-        (row, names.get(row.from_agency_id or 0, "—"),
-         names.get(row.to_agency_id or 0, row.to_program_key or "—"))
-        for row in referral_rows
-        if may_see_referral(row, reader, holder, decide)
-    ]  # fmt: skip
-    return PersonView(
-        person_id=person_id,
-        identity=_identity(session, reader, records, today),
-        cautions=cautions,
-        plans=latest_per_agency(plans),
-        drafts=caution_drafts + plan_drafts,
-        care_team=care_team(contacts, items, holder, decide, as_of),
-        situation=situation(items, [row for row, _, _ in referrals], as_of, today),
-        items=items,
-        restricted=restricted,
-        referrals=referrals,
-        records=records,
-        agencies=names,
-    )
+    # Forty reads of a settled store, a dozen of them on hundreds of record ids: plans kept.
+    with kept_plans(session):
+        today = today or utcnow().date()
+        as_of = get_settings().as_of or today
+        agencies = repository.agencies(session)
+        names = {agency_id: agency.name for agency_id, agency in agencies.items()}
+        sources = repository.source_names(session)
+        holder, decide = deciders(reader, person_id, agencies)
+        linked = facts.records_of(session, person_id)
+        record_ids = [record.id for record, _ in linked]
+        touches = facts.touches(session, facts.person_records(person_id))
+        caution_rows = repository.cautions_of(session, record_ids)
+        plan_rows = repository.plans_of(session, record_ids)
+        referral_rows = repository.referrals_of(session, record_ids)
+        contacts = repository.care_team_contacts_of(session, record_ids)
+        written: list[models.Caution | models.ResponsePlan] = [*caution_rows, *plan_rows]
+        mine = reader.subject.agency_id
+        # Every decision the page will take, taken at once (one evaluation, one audit write).
+        reader.decide_all(
+            [(record.data_category, reader.holder(record.source_system_id).agency)
+             for record, _ in linked
+             if sources.get(record.source_system_id) != AUTHORED_SOURCE]
+            + [(touch.category, holder(touch.source_system_id, touch.agency_id))
+               for touch in touches if not _party(touch, mine)]
+            + [(row.data_category, holder(row.source_system_id, row.agency_id))
+               for row in written if row.status == "approved" and not expired(row, today)]
+            + [(row.data_category, holder(row.source_system_id, row.from_agency_id))
+               for row in referral_rows if mine not in {row.to_agency_id, row.from_agency_id}]
+            + [(contact.data_category, holder(contact.source_system_id, contact.agency_id))
+               for contact in contacts],
+            person_id=person_id,
+        )  # fmt: skip
+        records = []
+        for record, link in linked:
+            owner = reader.holder(record.source_system_id).agency
+            source = sources.get(record.source_system_id, "unknown source")
+            if source == AUTHORED_SOURCE:
+                continue  # the anchor of what users wrote here, not a record any agency holds
+            decision = decide(record.data_category, owner)
+            if decision.allowed or record.data_category != PART2:
+                records.append(LinkedRecord(
+                    record, link, source, owner.name if owner else "no agency named", decision
+                ))  # fmt: skip
+        items, restricted = decided_items(touches, holder, decide, mine)
+        cautions, caution_drafts = authored(session, caution_rows, holder, decide, reader, today)
+        cautions.sort(key=lambda entry: (entry.row.severity_rank, -stamp(entry.row)))  # type: ignore[union-attr]
+        plans, plan_drafts = authored(session, plan_rows, holder, decide, reader, today)
+        referrals = [
+            (row, names.get(row.from_agency_id or 0, "—"),
+             names.get(row.to_agency_id or 0, row.to_program_key or "—"))
+            for row in referral_rows
+            if may_see_referral(row, reader, holder, decide)
+        ]  # fmt: skip
+        return PersonView(
+            person_id=person_id,
+            identity=_identity(session, reader, records, today),
+            cautions=cautions,
+            plans=latest_per_agency(plans),
+            drafts=caution_drafts + plan_drafts,
+            care_team=care_team(contacts, items, holder, decide, as_of),
+            situation=situation(items, [row for row, _, _ in referrals], as_of, today),
+            items=items,
+            restricted=restricted,
+            referrals=referrals,
+            records=records,
+            agencies=names,
+        )
 
 
 @dataclass(frozen=True)
@@ -267,19 +270,21 @@ def timeline(
     session: Session, reader: Reader, person_id: int, flt: TimelineFilter | None = None
 ) -> tuple[list[Item], list[Restricted]]:
     """The person's touchpoints the reader may see, newest first, and the restricted groups."""
-    holder, decide = deciders(reader, person_id, repository.agencies(session))
-    touches = facts.touches(session, facts.person_records(person_id))
-    mine = reader.subject.agency_id
-    reader.decide_all(
-        [(touch.category, holder(touch.source_system_id, touch.agency_id))
-         for touch in touches if not _party(touch, mine)],
-        person_id=person_id,
-    )  # fmt: skip
-    items, restricted = decided_items(touches, holder, decide, mine)
-    if flt is not None:
-        items = [item for item in items if flt.keeps(item)]
-        restricted = [entry for entry in restricted if flt.keeps_restricted(entry)]
-    return items, restricted
+    # A dozen reads on hundreds of record ids: plans kept (``db.engine.kept_plans``).
+    with kept_plans(session):
+        holder, decide = deciders(reader, person_id, repository.agencies(session))
+        touches = facts.touches(session, facts.person_records(person_id))
+        mine = reader.subject.agency_id
+        reader.decide_all(
+            [(touch.category, holder(touch.source_system_id, touch.agency_id))
+             for touch in touches if not _party(touch, mine)],
+            person_id=person_id,
+        )  # fmt: skip
+        items, restricted = decided_items(touches, holder, decide, mine)
+        if flt is not None:
+            items = [item for item in items if flt.keeps(item)]
+            restricted = [entry for entry in restricted if flt.keeps_restricted(entry)]
+        return items, restricted
 
 
 def deciders(

@@ -12,38 +12,38 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corespond import models
-from corespond.access.facts import chunks
+from corespond.db.lists import among
 
 
 def cautions_of(session: Session, record_ids: list[int]) -> list[models.Caution]:
     caution = models.Caution
     found: list[models.Caution] = []
-    for chunk in chunks(record_ids):
-        found += session.scalars(select(caution).where(caution.person_record_id.in_(chunk)))
+    for where in among(session, caution.person_record_id, record_ids):
+        found += session.scalars(select(caution).where(where))
     return found
 
 
 def plans_of(session: Session, record_ids: list[int]) -> list[models.ResponsePlan]:
     plan = models.ResponsePlan
     found: list[models.ResponsePlan] = []
-    for chunk in chunks(record_ids):
-        found += session.scalars(select(plan).where(plan.person_record_id.in_(chunk)))
+    for where in among(session, plan.person_record_id, record_ids):
+        found += session.scalars(select(plan).where(where))
     return found
 
 
 def referrals_of(session: Session, record_ids: list[int]) -> list[models.Referral]:
     referral = models.Referral
     found: list[models.Referral] = []
-    for chunk in chunks(record_ids):
-        found += session.scalars(select(referral).where(referral.person_record_id.in_(chunk)))
+    for where in among(session, referral.person_record_id, record_ids):
+        found += session.scalars(select(referral).where(where))
     return sorted(found, key=lambda row: (row.referred_on, row.id), reverse=True)
 
 
 def care_team_contacts_of(session: Session, record_ids: list[int]) -> list[models.CareTeamContact]:
     contact = models.CareTeamContact
     found: list[models.CareTeamContact] = []
-    for chunk in chunks(record_ids):
-        found += session.scalars(select(contact).where(contact.person_record_id.in_(chunk)))
+    for where in among(session, contact.person_record_id, record_ids):
+        found += session.scalars(select(contact).where(where))
     return found
 
 
