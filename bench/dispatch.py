@@ -217,6 +217,12 @@ async def _run(
         listening = asyncio.Event()
 
         async def board() -> None:
+            try:
+                await listen()
+            except httpx2.HTTPError as exc:  # what it did not hear counts as lost
+                result.answered[f"board {type(exc).__name__}"] = 1
+
+        async def listen() -> None:
             async with client.stream("GET", "/dispatch/events", timeout=None) as stream:
                 listening.set()
                 event = ""
@@ -263,7 +269,12 @@ async def _run(
             if answer.status_code in (200, 201):
                 incident_of[index] = answer.json()["incident"]["id"]
             if index % RETRY_EVERY == 0:  # the CAD retries: the same message again
-                again = await client.post("/api/v1/dispatch/incidents", json=document)
+                try:
+                    again = await client.post("/api/v1/dispatch/incidents", json=document)
+                except httpx2.HTTPError as exc:  # overloaded: counted, as the first send is
+                    name = f"retry {type(exc).__name__}"
+                    result.answered[name] = result.answered.get(name, 0) + 1
+                    return
                 if again.status_code == 201:
                     result.repeats_created += 1
 

@@ -10,6 +10,10 @@ precision of the pairs sent to review. Baselines on the same records:
       of birth agree (clustered transitively).
 
     .venv/bin/python bench/linkage_quality.py [--city var/bench-city] [--database URL]
+        [--misses]
+
+``--misses``: also where the true pairs corespond missed are, by the source and the fields of
+the records split off from each true person's largest cluster (pairs lost to that cluster).
 
 The store must hold the city's import (``corespond ingest CITY``); with no --database, the
 city is imported into var/bench-link.db first if that file does not exist.
@@ -24,9 +28,10 @@ import resource
 import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATABASE = Path("var/bench-link.db")
 
@@ -35,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--city", type=Path, default=Path("var/bench-city"))
     parser.add_argument("--database", help="SQLAlchemy URL of a store holding the city")
+    parser.add_argument("--misses", action="store_true", help="where the missed pairs are")
     args = parser.parse_args()
     url = args.database or f"sqlite:///{DEFAULT_DATABASE}"
     if not args.database and not DEFAULT_DATABASE.exists():
@@ -44,6 +50,9 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "corespond", *command], env=env, check=True)
     os.environ["CORESPOND_DATABASE_URL"] = url
 
+    from sqlalchemy import select
+
+    from corespond import models
     from corespond.config import get_settings
     from corespond.db.engine import session_factory, unit_of_work
     from corespond.linkage import repository, service
@@ -68,6 +77,14 @@ def main() -> None:
         f"{true_reviews / max(1, len(reviews)):.3f} of them true matches "
         f"(link threshold {get_settings().link_threshold}, model v{summary.model_version})"
     )
+
+    if args.misses:
+        with session_factory()() as session:
+            sources = dict(
+                session.execute(select(models.SourceSystem.id, models.SourceSystem.name))
+            )
+        compared = {identity.record_id: features(identity) for identity in identities}
+        print_misses(ours, truth, compared, sources)
 
     started = time.perf_counter()
     default_style = splink_default([features(identity) for identity in identities])
@@ -100,7 +117,7 @@ def pair_count(groups: Iterable[int]) -> int:
 
 
 def report(
-    label: str, predicted: dict[int, int | str], truth: dict[int, str], seconds: float
+    label: str, predicted: Mapping[int, int | str], truth: dict[int, str], seconds: float
 ) -> None:
     predicted = {record: predicted.get(record, f"alone-{record}") for record in truth}
     both = pair_count(Counter((predicted[r], truth[r]) for r in truth).values())
@@ -114,6 +131,41 @@ def report(
         f"persons {persons:,}  {seconds:,.1f} s",
         flush=True,
     )
+
+
+def print_misses(
+    predicted: dict[int, int],
+    truth: dict[int, str],
+    records: dict[int, Any],
+    sources: dict[int, str],
+) -> None:
+    """The missed true pairs between each true person's largest cluster and the records split
+    off from it, by the split-off records' source and the fields they hold."""
+    clusters: dict[str, dict[object, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for record, person in truth.items():
+        clusters[person][predicted.get(record, f"alone-{record}")].append(record)
+    lost: Counter[tuple[str, str]] = Counter()
+    for groups in clusters.values():
+        if len(groups) < 2:
+            continue
+        largest, *others = sorted(groups.values(), key=len, reverse=True)
+        for group in others:
+            kinds = Counter(
+                (sources.get(records[r].source, "?"), _fields(records[r])) for r in group
+            )
+            lost[kinds.most_common(1)[0][0]] += len(group) * len(largest)
+    real = pair_count(Counter(truth.values()).values())
+    print(f"\nmissed pairs (split-off records × their person's largest cluster), of {real:,}:")
+    for (source, fields), pairs in lost.most_common(12):
+        print(f"  {pairs:>9,}  {pairs / real:.4f}  {source}: {fields}")
+
+
+def _fields(record: Any) -> str:
+    if record.unlinkable:
+        return "unlinkable"
+    held = [name for name in ("ssn", "dob", "phone", "street", "first_name", "last_name")
+            if getattr(record, name)]  # fmt: skip
+    return "+".join(held) or "nothing"
 
 
 def splink_default(records: list) -> dict[int, int]:  # type: ignore[type-arg]

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.access import facts
 from corespond.access.reads import Reader
+from corespond.db.engine import kept_plans
 from corespond.dispatch import repository
 from corespond.dispatch.protocol import SEVERITIES
 from corespond.people import profile
@@ -135,6 +136,13 @@ def assemble(
     plan or a care-team contact exists), as intake needs it; the timeline and premise calls
     are read when someone opens the brief.
     """
+    with kept_plans(session):  # a dozen reads per person, on their hundreds of record ids
+        return _assemble(session, reader, incident, for_triage=for_triage)
+
+
+def _assemble(
+    session: Session, reader: Reader, incident: models.Incident, *, for_triage: bool
+) -> Brief:
     call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
     at = (call.received_at if call else None) or incident.received_at
     agencies = people_repository.agencies(session)
