@@ -236,3 +236,24 @@ def test_breaking_the_glass_shows_a_clinician_what_was_withheld_for_treatment(
         assert session.scalar(
             select(models.AuditEvent.seq).where(models.AuditEvent.action == "access.break_glass")
         )
+
+
+def test_touchpoints_since_a_moment_are_those_of_the_whole_timeline_from_then(
+    world: World,
+) -> None:
+    """The brief reads only recent touchpoints (each table from ``since`` on, in SQL): the same
+    ones the whole timeline holds from then, whatever the moment, for every kind of fact."""
+    from datetime import timedelta
+
+    from corespond.access import facts
+
+    with session_factory()() as session:
+        ids = facts.record_ids_of(session, world.person)
+        everything = facts.touches(session, ids)
+        kinds = {touch.kind for touch in everything}
+        assert {"call", "arrest", "note", "shelter_stay", "outreach", "treatment"} <= kinds
+        moments = sorted({touch.at for touch in everything})
+        for moment in [moments[0] - timedelta(days=1), *moments, moments[-1] + timedelta(1)]:
+            for since in (moment, moment + timedelta(hours=12)):
+                recent = facts.touches(session, ids, since=since)
+                assert recent == [touch for touch in everything if touch.at >= since], since

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Date, DateTime, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -95,12 +95,28 @@ def person_records(person_id: int) -> Select[Any]:
     return select(link.person_record_id).where(link.person_id == person_id)
 
 
-def _rows(session: Session, query: Any, column: Any, ids: Records) -> Iterator[Any]:
+def _rows(
+    session: Session,
+    query: Any,
+    column: Any,
+    ids: Records,
+    *,
+    when: Any = None,
+    since: datetime | None = None,
+) -> Iterator[Any]:
+    """The rows of ``query`` whose ``column`` is one of ``ids`` (and, given ``since``, whose
+    ``when`` is not before it: a date column from that day on)."""
+    if since is not None and when is not None:
+        query = query.where(when >= (since.date() if _is_date(when) else since))
     if not isinstance(ids, list):
         yield from session.execute(query.where(column.in_(ids))).all()
         return
     for where in among(session, column, ids):
         yield from session.execute(query.where(where)).all()
+
+
+def _is_date(column: Any) -> bool:
+    return isinstance(column.type, Date) and not isinstance(column.type, DateTime)
 
 
 UNREAD = frozenset({"content_hash", "ingest_run_id", "updated_at"})
@@ -133,12 +149,12 @@ def touches(session: Session, record_ids: Records, *, since: datetime | None = N
         # than look the records up; named one by one, it looks them up (80 ms to 3 ms a table).
         record_ids = list(session.scalars(record_ids))
     found: list[Touch] = []
-    found += _calls(session, record_ids)
-    found += _health(session, record_ids)
-    found += _justice(session, record_ids)
-    found += _housing(session, record_ids)
-    found += _casework(session, record_ids)
-    if since is not None:
+    found += _calls(session, record_ids, since)
+    found += _health(session, record_ids, since)
+    found += _justice(session, record_ids, since)
+    found += _housing(session, record_ids, since)
+    found += _casework(session, record_ids, since)
+    if since is not None:  # each table was read from ``since`` (or a little before) on
         found = [touch for touch in found if touch.at >= since]
     found.sort(key=lambda touch: (touch.at, touch.ref), reverse=True)
     return found
@@ -149,7 +165,7 @@ CARE_RESPONDERS = frozenset({"care_team", "co_responder"})
 are listed on their call."""
 
 
-def _calls(session: Session, ids: Records) -> list[Touch]:
+def _calls(session: Session, ids: Records, since: datetime | None) -> list[Touch]:
     call, named, unit = models.CallForService, models.CallPerson, models.UnitResponse
     calls: dict[int, tuple[Any, str, int]] = {}
     query = _plain(
@@ -157,7 +173,10 @@ def _calls(session: Session, ids: Records) -> list[Touch]:
         skip=("dispatched_at", "first_arrival_at", "cleared_at", "notes", "place_id",
               "agency_key", "agency_id"),
     ).join(named, named.call_id == call.id)  # fmt: skip
-    for row in _rows(session, query, named.person_record_id, ids):
+    # A day early: a care team's arrival after ``since`` may belong to a call received before.
+    early = since - timedelta(days=1) if since is not None else None
+    when = func.coalesce(call.received_at, call.queued_at)
+    for row in _rows(session, query, named.person_record_id, ids, when=when, since=early):
         if (row.received_at or row.queued_at) is not None:
             calls.setdefault(row.id, (row, row.role, row.named_record))
     found: list[Touch] = []
@@ -195,12 +214,13 @@ def _calls(session: Session, ids: Records) -> list[Touch]:
     return found
 
 
-def _health(session: Session, ids: Records) -> list[Touch]:
+def _health(session: Session, ids: Records, since: datetime | None) -> list[Touch]:
     found: list[Touch] = []
     ems = models.EmsRun
     plain_ems = _plain(ems, skip=("en_route_at", "left_scene_at", "at_destination_at",
                                   "in_service_at", "place_id", "call_key"))  # fmt: skip
-    for row in _rows(session, plain_ems, ems.person_record_id, ids):
+    when = func.coalesce(ems.psap_call_at, ems.dispatched_at, ems.at_scene_at)
+    for row in _rows(session, plain_ems, ems.person_record_id, ids, when=when, since=since):
         at = row.psap_call_at or row.dispatched_at or row.at_scene_at
         if at is None:
             continue
@@ -213,7 +233,9 @@ def _health(session: Session, ids: Records) -> list[Touch]:
             f"ems_run:{row.id}", record_id=row.person_record_id or 0, staff=row.unit_call_sign,
         ))  # fmt: skip
     visit = models.HospitalEncounter
-    for row in _rows(session, _plain(visit), visit.person_record_id, ids):
+    for row in _rows(
+        session, _plain(visit), visit.person_record_id, ids, when=visit.started_at, since=since
+    ):
         er = row.encounter_kind == "er_visit"
         found.append(Touch(
             "er_visit" if er else "hospital_stay", row.started_at, row.source_system_id,
@@ -224,7 +246,10 @@ def _health(session: Session, ids: Records) -> list[Touch]:
             f"hospital_encounter:{row.id}", record_id=row.person_record_id,
         ))  # fmt: skip
     treatment = models.TreatmentEncounter
-    for row in _rows(session, _plain(treatment), treatment.person_record_id, ids):
+    for row in _rows(
+        session, _plain(treatment), treatment.person_record_id, ids,
+        when=treatment.started_at, since=since,
+    ):  # fmt: skip
         found.append(Touch(
             "treatment", row.started_at, row.source_system_id, row.data_category,
             f"Treatment: {row.encounter_type or row.encounter_class or 'encounter'}",
@@ -234,10 +259,12 @@ def _health(session: Session, ids: Records) -> list[Touch]:
     return found
 
 
-def _justice(session: Session, ids: Records) -> list[Touch]:
+def _justice(session: Session, ids: Records, since: datetime | None) -> list[Touch]:
     found: list[Touch] = []
     arrest = models.Arrest
-    for row in _rows(session, _plain(arrest), arrest.person_record_id, ids):
+    for row in _rows(
+        session, _plain(arrest), arrest.person_record_id, ids, when=arrest.arrested_at, since=since
+    ):
         cited = row.arrest_type == "summoned_cited"
         found.append(Touch(
             "citation" if cited else "arrest", row.arrested_at, row.source_system_id,
@@ -248,7 +275,9 @@ def _justice(session: Session, ids: Records) -> list[Touch]:
             f"arrest:{row.id}", record_id=row.person_record_id,
         ))  # fmt: skip
     force = models.UseOfForce
-    for row in _rows(session, _plain(force), force.person_record_id, ids):
+    for row in _rows(
+        session, _plain(force), force.person_record_id, ids, when=force.occurred_at, since=since
+    ):
         found.append(Touch(
             "use_of_force", row.occurred_at, row.source_system_id, row.data_category,
             f"Use of force: {row.force_type}",
@@ -257,7 +286,9 @@ def _justice(session: Session, ids: Records) -> list[Touch]:
             f"use_of_force:{row.id}", record_id=row.person_record_id, staff=row.officer_id,
         ))  # fmt: skip
     hold = models.InvoluntaryHold
-    for row in _rows(session, _plain(hold), hold.person_record_id, ids):
+    for row in _rows(
+        session, _plain(hold), hold.person_record_id, ids, when=hold.started_at, since=since
+    ):
         found.append(Touch(
             "involuntary_hold", row.started_at, row.source_system_id, row.data_category,
             "Involuntary hold", _words(row.authority, row.facility),
@@ -266,13 +297,15 @@ def _justice(session: Session, ids: Records) -> list[Touch]:
     return found
 
 
-def _housing(session: Session, ids: Records) -> list[Touch]:
+def _housing(session: Session, ids: Records, since: datetime | None) -> list[Touch]:
     found: list[Touch] = []
     enrollment, program = models.Enrollment, models.Program
     query = _plain(
         enrollment, program.name.label("program_name"), program.hmis_project_type
     ).outerjoin(program, program.id == enrollment.program_id)
-    for row in _rows(session, query, enrollment.person_record_id, ids):
+    for row in _rows(
+        session, query, enrollment.person_record_id, ids, when=enrollment.entry_date, since=since
+    ):
         name, project_type = row.program_name, row.hmis_project_type
         found.append(Touch(
             "shelter_stay" if project_type in SHELTER_PROJECTS else "enrollment",
@@ -282,7 +315,10 @@ def _housing(session: Session, ids: Records) -> list[Touch]:
             f"enrollment:{row.id}", all_day=True, record_id=row.person_record_id,
         ))  # fmt: skip
     leaving = models.EnrollmentExit
-    for row in _rows(session, _plain(leaving), leaving.person_record_id, ids):
+    for row in _rows(
+        session, _plain(leaving), leaving.person_record_id, ids, when=leaving.exit_date,
+        since=since,
+    ):  # fmt: skip
         found.append(Touch(
             "program_exit", _day(row.exit_date), row.source_system_id, row.data_category,
             "Left a program",
@@ -291,7 +327,10 @@ def _housing(session: Session, ids: Records) -> list[Touch]:
             f"enrollment_exit:{row.id}", all_day=True, record_id=row.person_record_id,
         ))  # fmt: skip
     service = models.Service
-    for row in _rows(session, _plain(service), service.person_record_id, ids):
+    for row in _rows(
+        session, _plain(service), service.person_record_id, ids, when=service.provided_on,
+        since=since,
+    ):  # fmt: skip
         outreach = row.service_kind == "outreach_contact"
         found.append(Touch(
             "outreach" if outreach else "service", _day(row.provided_on), row.source_system_id,
@@ -304,10 +343,13 @@ def _housing(session: Session, ids: Records) -> list[Touch]:
     return found
 
 
-def _casework(session: Session, ids: Records) -> list[Touch]:
+def _casework(session: Session, ids: Records, since: datetime | None) -> list[Touch]:
     found: list[Touch] = []
     referral = models.Referral
-    for row in _rows(session, _plain(referral), referral.person_record_id, ids):
+    for row in _rows(
+        session, _plain(referral), referral.person_record_id, ids, when=referral.referred_on,
+        since=since,
+    ):  # fmt: skip
         found.append(Touch(
             "referral", _day(row.referred_on), row.source_system_id, row.data_category,
             f"Referral for {row.referral_type.replace('_', ' ')}: {row.status}",
@@ -316,7 +358,9 @@ def _casework(session: Session, ids: Records) -> list[Touch]:
             agency_id=row.from_agency_id, to_agency_id=row.to_agency_id,
         ))  # fmt: skip
     note = models.CaseNote
-    for row in _rows(session, _plain(note), note.person_record_id, ids):
+    for row in _rows(
+        session, _plain(note), note.person_record_id, ids, when=note.written_at, since=since
+    ):
         found.append(Touch(
             "note", row.written_at, row.source_system_id, row.data_category,
             f"Note{f' by {row.author}' if row.author else ''}", row.text,
