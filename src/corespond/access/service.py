@@ -89,11 +89,18 @@ def decide_many_for(
         return known[key]
 
     def grounds(category: str, owner_id: int | None) -> ground_rules.Grounds:
-        agreements: repository.Agreements = ask(("agreements", subject.agency_id), lambda: (
-            repository.agreements_of(session, subject.agency_id, today)))
-        emergency: dict[str, int] = ask(("emergency", subject.user_id, person_id), lambda: (
-            repository.emergency_access(session, subject.user_id, person_id, now)
-            if person_id else {}))
+        agreements: repository.Agreements = ask(
+            ("agreements", subject.agency_id),
+            lambda: repository.agreements_of(session, subject.agency_id, today),
+        )
+        emergency: dict[str, int] = ask(
+            ("emergency", subject.user_id, person_id),
+            lambda: (
+                repository.emergency_access(session, subject.user_id, person_id, now)
+                if person_id
+                else {}
+            ),
+        )
         return ground_rules.find(
             purpose=purpose,
             agency_id=subject.agency_id,

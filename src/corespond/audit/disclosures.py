@@ -48,8 +48,14 @@ def accounting(
     event = models.AuditEvent
     rows = session.execute(
         select(
-            event.seq, event.at, event.actor, event.categories, event.purpose,
-            event.legal_basis, event.recipient_agency_id, event.detail,
+            event.seq,
+            event.at,
+            event.actor,
+            event.categories,
+            event.purpose,
+            event.legal_basis,
+            event.recipient_agency_id,
+            event.detail,
         )  # plain rows: a person's log is thousands of events, most of them no disclosure
         .where(
             event.person_id == person_id,
