@@ -80,9 +80,8 @@ def main() -> None:
 
     if args.misses:
         with session_factory()() as session:
-            sources = dict(
-                session.execute(select(models.SourceSystem.id, models.SourceSystem.name))
-            )
+            names = select(models.SourceSystem.id, models.SourceSystem.name)
+            sources = {system: name for system, name in session.execute(names)}
         compared = {identity.record_id: features(identity) for identity in identities}
         print_misses(ours, truth, compared, sources)
 
