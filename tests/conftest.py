@@ -18,6 +18,7 @@ from corespond.audit import immutability
 from corespond.config import get_settings
 from corespond.db import migrate
 from corespond.db.engine import get_engine, reset_engine
+from corespond.linkage import matcher
 from corespond.models import Base
 
 
@@ -79,8 +80,10 @@ def empty_store(engine: Engine) -> None:
     """Delete every row (TRUNCATE on PostgreSQL, where row-by-row deletes are slow).
 
     The audit tables refuse deletes by trigger: the fixture sets the triggers aside, as only a
-    database owner could, and puts them back.
+    database owner could, and puts them back. A matcher index a test left refreshing in the
+    background is waited for first: its reads and the TRUNCATE would deadlock.
     """
+    assert matcher.settled(), "the online matcher's index is still being built"
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SET LOCAL session_replication_role = replica"))

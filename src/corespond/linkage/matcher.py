@@ -118,6 +118,16 @@ def _refresh_in_background(bind: Engine | Connection) -> None:
         _index_lock.release()
 
 
+def settled(timeout: float = 60.0) -> bool:
+    """Wait (up to ``timeout`` seconds) until no index build or refresh runs, as one started
+    in the background may be reading the store: whoever is about to empty or drop the store
+    waits for it first. False if one still runs."""
+    if not _index_lock.acquire(timeout=timeout):
+        return False
+    _index_lock.release()
+    return True
+
+
 def ready_index(
     session: Session, version: tuple[object, ...], *, behind: bool = False
 ) -> FeatureIndex | None:
