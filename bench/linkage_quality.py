@@ -10,10 +10,15 @@ precision of the pairs sent to review. Baselines on the same records:
       of birth agree (clustered transitively).
 
     .venv/bin/python bench/linkage_quality.py [--city var/bench-city] [--database URL]
-        [--misses]
+        [--misses] [--name-only]
 
 ``--misses``: also where the true pairs corespond missed are, by the source and the fields of
 the records split off from each true person's largest cluster (pairs lost to that cluster).
+
+``--name-only``: also how far recall could go by placing each cluster of records that hold only a
+name (with the namesake most likely to be on its calls, by how often each namesake is on calls
+within 90 days of them and on calls of the same type) at any confidence threshold, with the best
+recall any threshold reaches at precision >= 0.995: the bound docs/linkage.md discusses.
 
 The store must hold the city's import (``corespond ingest CITY``); with no --database, the
 city is imported into var/bench-link.db first if that file does not exist.
@@ -41,6 +46,9 @@ def main() -> None:
     parser.add_argument("--city", type=Path, default=Path("var/bench-city"))
     parser.add_argument("--database", help="SQLAlchemy URL of a store holding the city")
     parser.add_argument("--misses", action="store_true", help="where the missed pairs are")
+    parser.add_argument(
+        "--name-only", action="store_true", help="how far placing name-only records could go"
+    )
     args = parser.parse_args()
     url = args.database or f"sqlite:///{DEFAULT_DATABASE}"
     if not args.database and not DEFAULT_DATABASE.exists():
@@ -84,6 +92,9 @@ def main() -> None:
             sources = {system: name for system, name in session.execute(names)}
         compared = {identity.record_id: features(identity) for identity in identities}
         print_misses(ours, truth, compared, sources)
+    if args.name_only:
+        with session_factory()() as session:
+            name_only_bound(session, ours, truth, identities)
 
     started = time.perf_counter()
     default_style = splink_default([features(identity) for identity in identities])
@@ -157,6 +168,115 @@ def print_misses(
     print(f"\nmissed pairs (split-off records × their person's largest cluster), of {real:,}:")
     for (source, fields), pairs in lost.most_common(12):
         print(f"  {pairs:>9,}  {pairs / real:.4f}  {source}: {fields}")
+
+
+NAMESAKE_DAYS = 90
+THRESHOLDS = (0.99, 0.95, 0.9, 0.75, 0.5)
+
+
+def name_only_bound(session: Any, predicted: dict[int, int], truth: dict[int, str],
+                    identities: list) -> None:  # type: ignore[type-arg]  # fmt: skip
+    """Place each cluster of name-only records with its likeliest namesake, most confident
+    first, and print precision and recall along the way (see the module docstring).
+
+    The confidence is a posterior over the clusters holding a record of the same first and
+    last name (and no other sex): for each call of the cluster, the namesake's calls within
+    ``NAMESAKE_DAYS`` of it (plus 0.05) times the share of the namesake's calls of its type
+    (smoothed), normalised over the namesakes.
+    """
+    import math
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from corespond import models
+    from corespond.linkage import repository
+    from corespond.linkage.features import features
+
+    records = {identity.record_id: features(identity) for identity in identities}
+    call = models.CallForService
+    calls = {i: (at, kind) for i, at, kind in session.execute(
+        select(call.id, call.received_at, call.final_call_type))}  # fmt: skip
+    calls_of: dict[int, list[int]] = defaultdict(list)
+    for call_id, record in repository.records_named_on_calls(session):
+        if call_id in calls:
+            calls_of[record].append(call_id)
+    members: dict[int, list[int]] = defaultdict(list)
+    for record, person in predicted.items():
+        members[person].append(record)
+    by_name: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for person, ids in members.items():
+        for r in ids:
+            if records[r].first_name and records[r].last_name:
+                by_name[(records[r].first_name, records[r].last_name)].add(person)  # type: ignore[index]
+
+    def name_only(r: int) -> bool:
+        f = records[r]
+        return bool(f.first_name and f.last_name and not f.unlinkable
+                    and not (f.ssn or f.dob or f.phone or f.street))  # fmt: skip
+
+    def sexes(person: int) -> set[str]:
+        return {records[r].sex for r in members[person] if records[r].sex}  # type: ignore[misc]
+
+    kinds = len({kind for _, kind in calls.values()})
+    window = timedelta(days=NAMESAKE_DAYS)
+    placed: list[tuple[float, int, int]] = []  # (confidence, cluster, namesake)
+    for person, ids in members.items():
+        if not all(name_only(r) for r in ids):
+            continue
+        first = records[ids[0]]
+        mine = [c for r in ids for c in calls_of[r]]
+        sex = sexes(person)
+        namesakes = [p for p in by_name[(first.first_name, first.last_name)]  # type: ignore[index]
+                     if p != person and not (sex and sexes(p) and sexes(p) != sex)]  # fmt: skip
+        if not mine or not namesakes:
+            continue
+        scores = []
+        for p in namesakes:
+            theirs = [calls[c] for r in members[p] for c in calls_of[r]]
+            types = Counter(kind for _, kind in theirs)
+            score = 0.0
+            for c in mine:
+                at, kind = calls[c]
+                near = sum(1 for when, _ in theirs if abs(when - at) <= window)
+                score += math.log(near + 0.05)
+                score += math.log((types[kind] + 1 / kinds) / (len(theirs) + 1))
+            scores.append((score, p))
+        top, best = max(scores)
+        confidence = 1 / sum(math.exp(score - top) for score, _ in scores)
+        placed.append((confidence, person, best))
+    placed.sort(reverse=True)
+
+    # Move clusters in that order, keeping the pair counts exact as clusters grow.
+    held = {person: Counter(truth[r] for r in ids) for person, ids in members.items()}
+    real = pair_count(Counter(truth.values()).values())
+    both = sum(pair_count(counts.values()) for counts in held.values())
+    made = pair_count(len(ids) for ids in members.values())
+    into: dict[int, int] = {}
+    print(f"\nplacing {len(placed):,} clusters of name-only records with their likeliest namesake "
+          f"(calls within {NAMESAKE_DAYS} days, call types), most confident first:")  # fmt: skip
+    thresholds = list(THRESHOLDS)
+    best_recall, best_at = both / real, None
+    for confidence, person, namesake in placed:
+        while thresholds and confidence < thresholds[0]:
+            print(f"  confidence >= {thresholds.pop(0)}: precision {both / made:.4f}, "
+                  f"recall {both / real:.4f}")  # fmt: skip
+        target = namesake
+        while target in into:
+            target = into[target]
+        if target == person:  # its namesake was placed with it already
+            continue
+        moving, there = held.pop(person), held[target]
+        both += sum(count * there[t] for t, count in moving.items())
+        made += sum(moving.values()) * sum(there.values())
+        there.update(moving)
+        into[person] = target
+        if both / made >= 0.995 and both / real > best_recall:
+            best_recall, best_at = both / real, confidence
+    for threshold in thresholds:
+        print(f"  confidence >= {threshold}: precision {both / made:.4f}, recall {both / real:.4f}")
+    print(f"  best recall at precision >= 0.995, at any threshold: {best_recall:.4f}"
+          + (f" (confidence >= {best_at:.3f})" if best_at is not None else ""))  # fmt: skip
 
 
 def _fields(record: Any) -> str:

@@ -256,8 +256,9 @@ def _store(
     session.add(run)
     session.flush()
     writer = BatchWriter(
-        session, source_system_id=source.id, run_id=run.id, source_name=source.name
-    )
+        session, source_system_id=source.id, run_id=run.id, source_name=source.name,
+        one_batch=True,
+    )  # fmt: skip
     row = SourceRow(
         file="live", locator=f"incident {incident.incident_key} message {incident.messages}",
         records=records,
@@ -297,7 +298,9 @@ def _match(
     if not new:
         return
     try:
-        summary = link_new(session, new)
+        # An incident's people are named on its call alone (their keys are the incident's).
+        named = {record_id: [incident.call_id] for record_id in new} if incident.call_id else None
+        summary = link_new(session, new, calls=named)
     except NoModel as exc:
         for key, record_id in ids.items():
             if record_id in new:

@@ -101,8 +101,16 @@ class BatchWriter:
     """Writes one source system's rows for one ingest run."""
 
     def __init__(
-        self, session: Session, *, source_system_id: int, run_id: int, source_name: str
+        self,
+        session: Session,
+        *,
+        source_system_id: int,
+        run_id: int,
+        source_name: str,
+        one_batch: bool = False,
     ) -> None:
+        """``one_batch``: the run writes a single batch (live intake's one message), so
+        nothing need be kept for later batches of the run: no ``ingest_prior`` table."""
         self.session = session
         self.source_system_id = source_system_id
         self.run_id = run_id
@@ -112,12 +120,16 @@ class BatchWriter:
         """(file, rows): rows counted stored in earlier batches whose only change a later
         version has since undone; the caller counts them unchanged instead."""
         self._retractions: list[Retraction] = []
-        repository.open_priors(session)
+        self.one_batch = one_batch
+        self._written = False
+        if not one_batch:
+            repository.open_priors(session)
 
     def finish(self) -> BatchResult:
         """Carry out the retractions the import held, children first, and drop what it kept
         while it ran (call once, after the last batch). Says what became of each retraction."""
-        repository.close_priors(self.session)
+        if not self.one_batch:
+            repository.close_priors(self.session)
         result = BatchResult()
         for retraction in sorted(self._retractions, key=lambda item: -KIND_ORDER[item.kind]):
             model = TABLES[retraction.kind].model
@@ -146,6 +158,9 @@ class BatchWriter:
 
         Retractions wait for :meth:`finish`, when every record of the import is in.
         """
+        if self.one_batch and self._written:
+            raise RuntimeError("a one-batch writer writes one batch")
+        self._written = True
         result = BatchResult()
         self._retractions.extend(item for item in items if isinstance(item, Retraction))
         items = [item for item in items if not isinstance(item, Retraction)]
@@ -189,7 +204,8 @@ class BatchWriter:
                     continue
                 pending[key] = _Pending(ready, existing.get(key))
             accepted.append((row, keys))
-        self._find_restores(pending)
+        if not self.one_batch:  # a restore undoes an earlier batch of the same run
+            self._find_restores(pending)
         # Decided once the batch is read: a key repeated with other content is stored only if
         # its final version differs from the store, so re-importing the file changes nothing.
         superseded: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
@@ -199,7 +215,8 @@ class BatchWriter:
             if len(changed) == 1:
                 counts = superseded[changed[0]]
                 counts[row.file] = counts.get(row.file, 0) + 1
-        self._keep_priors(pending, superseded)
+        if not self.one_batch:
+            self._keep_priors(pending, superseded)
 
         self._store([p for p in pending.values() if p.write])
         return result

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,19 +332,28 @@ def link_new(
     record_ids: Sequence[int] | None = None,
     *,
     matcher: OnlineMatcher | None = None,
+    calls: Mapping[int, Sequence[int]] | None = None,
 ) -> IncrementalSummary:
     """Link the person records no person holds yet (imported since the last run, or those of
     ``record_ids`` that no person holds), one by one with the online matcher: each joins the
     person it matches or becomes a new person, and is indexed so that the next record can
-    match it."""
+    match it.
+
+    ``calls``: the calls that name each record, when the caller knows them (live intake: an
+    incident's people are named on its call alone); otherwise they are read from the store.
+    """
     summary = IncrementalSummary()
     unlinked = repository.unlinked_record_ids(session, record_ids)
     if not unlinked:
         return summary
     matcher = matcher or OnlineMatcher(session)
     for identity in repository.identities_for(session, unlinked):
-        calls = repository.calls_of(session, identity.record_id)
-        result = matcher.match(session, identity, exclude=identity.record_id, calls=calls)
+        named = (
+            calls[identity.record_id]
+            if calls is not None and identity.record_id in calls
+            else repository.calls_of(session, identity.record_id)
+        )
+        result = matcher.match(session, identity, exclude=identity.record_id, calls=named)
         summary.records += 1
         person = result.person_id if result.decision == "linked" else None
         if person is None:
