@@ -140,6 +140,42 @@ def test_concurrent_writers_make_one_unbroken_chain(store: Engine) -> None:
     assert result.ok and result.events == 40
 
 
+def _actions() -> list[str]:
+    with unit_of_work() as session:
+        return list(session.scalars(text("SELECT action FROM audit_event ORDER BY seq")))
+
+
+def test_events_kept_for_the_commit_are_appended_with_it_and_only_with_it(store: Engine) -> None:
+    # A request's access decisions are appended in one write when it commits.
+    with unit_of_work() as session:
+        chain.record_at_commit(session, [chain.Entry(action="access.decision")] * 3)
+        chain.record(session, action="at.once")
+        assert _actions_in(session) == ["at.once"]  # kept, not yet written
+    assert _actions() == ["at.once"] + ["access.decision"] * 3
+
+    # A request that fails records nothing of what it decided.
+    with pytest.raises(RuntimeError), unit_of_work() as session:
+        chain.record_at_commit(session, [chain.Entry(action="rolled.back")])
+        raise RuntimeError("the request failed")
+    # Nor does a session closed without committing leave them for the next transaction.
+    reading = session_factory()()
+    chain.record_at_commit(reading, [chain.Entry(action="never.committed")])
+    reading.close()
+    with unit_of_work() as session:
+        chain.record(session, action="later")
+    # A savepoint rolled back inside a request that commits keeps what was decided before it.
+    with unit_of_work() as session:
+        chain.record_at_commit(session, [chain.Entry(action="before.savepoint")])
+        savepoint = session.begin_nested()
+        savepoint.rollback()
+    assert _actions()[4:] == ["later", "before.savepoint"]
+    assert verify().ok
+
+
+def _actions_in(session: object) -> list[str]:
+    return list(session.scalars(text("SELECT action FROM audit_event ORDER BY seq")))  # type: ignore[attr-defined]
+
+
 EDITS: list[Callable[[int], str]] = [
     lambda seq: f"UPDATE audit_event SET actor = 'user:x' WHERE seq = {seq}",
     lambda seq: f"UPDATE audit_event SET person_id = 424242 WHERE seq = {seq}",

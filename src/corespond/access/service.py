@@ -17,7 +17,7 @@ from corespond.access import grounds as ground_rules
 from corespond.access import repository
 from corespond.access.decisions import Decision, Fact, Subject, decide_many
 from corespond.access.roles import Purpose, Role
-from corespond.audit.chain import Entry, record, record_many
+from corespond.audit.chain import Entry, record, record_at_commit
 from corespond.linkage.repository import AUTHORED_SOURCE
 from corespond.models.base import utcnow
 
@@ -142,7 +142,7 @@ def decide_many_for(
             legal_basis=_basis(decision, found), recipient_agency_id=subject.agency_id,
             detail=detail,
         ))  # fmt: skip
-    record_many(session, entries)
+    record_at_commit(session, entries)
     return decided
 
 

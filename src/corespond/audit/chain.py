@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from corespond.audit.signing import Signer, verify_signature
 from corespond.config import get_settings
@@ -107,6 +107,36 @@ def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
     if every and (events[0].seq - 1) // every != events[-1].seq // every:
         checkpoint(session)  # the batch reached a multiple of ``every``: sign the head
     return events
+
+
+PENDING = "corespond.audit.pending"
+"""Where a session holds the events ``record_at_commit`` keeps for its commit."""
+
+
+def record_at_commit(session: Session, entries: Iterable[Entry]) -> None:
+    """Append these events when ``session`` commits, with every other event so kept, in one
+    write: one read of the chain's head and one insert for a request's many access decisions,
+    and on PostgreSQL the lock that serializes appends is held only while committing. The
+    events belong to the transaction as ``record``'s do: a rollback drops them with the work
+    they record. They are stamped when appended (a few milliseconds after the decisions), so
+    that the chain's times run in its order."""
+    kept: list[Entry] = session.info.setdefault(PENDING, [])
+    kept.extend(entries)
+
+
+@event.listens_for(Session, "before_commit")
+def _append_kept(session: Session) -> None:
+    kept = session.info.pop(PENDING, None)
+    if kept:
+        record_many(session, kept)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_kept(session: Session, transaction: SessionTransaction) -> None:
+    """The transaction ended without a commit (rolled back, or its session closed): what it
+    kept goes with it. A savepoint's end leaves its transaction's events kept."""
+    if transaction.parent is None:
+        session.info.pop(PENDING, None)
 
 
 def event_hash(event: AuditEvent) -> str:

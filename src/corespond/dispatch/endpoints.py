@@ -129,7 +129,7 @@ def get_brief(incident_id: int, principal: SignedIn) -> BriefRead:
     plan, care-team contact, recent contacts) and the premise history."""
     with unit_of_work() as session:
         reader = views.responder(session, principal.user_id)
-        views.incident_for(session, reader, incident_id)
+        views.visible_incident(session, reader, incident_id)
         return views.brief_read(session, reader, incident_id)
 
 
@@ -143,7 +143,7 @@ def decide(incident_id: int, answer: DecisionIn, principal: SignedIn) -> Decisio
     """Accept the recommended response, or override it with what is sent and why."""
     with unit_of_work() as session:
         reader = views.responder(session, principal.user_id)
-        views.incident_for(session, reader, incident_id)
+        views.visible_incident(session, reader, incident_id)
         try:
             row = service.decide(session, incident_id, answer, user_id=principal.user_id)
         except service.DispatchError as exc:
@@ -164,7 +164,7 @@ def refer(incident_id: int, asked: ReferralFromIncident, principal: SignedIn) ->
     management...): the referral's status shows on the incident and on the person."""
     with unit_of_work() as session:
         reader = views.responder(session, principal.user_id)
-        views.incident_for(session, reader, incident_id)
+        views.visible_incident(session, reader, incident_id)
         try:
             service.refer(session, incident_id, asked, user_id=principal.user_id)
         except service.DispatchError as exc:
@@ -179,6 +179,6 @@ def export_incident(incident_id: int, principal: SignedIn) -> JSONResponse:
     """The incident as a NENA EIDO document, to transfer it with its context."""
     with unit_of_work() as session:
         reader = views.responder(session, principal.user_id)
-        views.incident_for(session, reader, incident_id)
+        views.visible_incident(session, reader, incident_id)
         document = service.export_document(session, incident_id, user_id=principal.user_id)
     return JSONResponse(document, media_type="application/json")

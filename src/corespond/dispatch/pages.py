@@ -145,7 +145,7 @@ def _act(
     committed, and answer as the board asked: the updated card, or back to the board."""
     problem = None
     with unit_of_work() as session:
-        views.incident_for(session, views.responder(session, principal.user_id), incident_id)
+        views.visible_incident(session, views.responder(session, principal.user_id), incident_id)
         try:
             action(session)
         except service.DispatchError as exc:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.access.reads import Reader
 from corespond.access.roles import Purpose
-from corespond.audit.chain import record as audit
+from corespond.audit.chain import Entry, record_at_commit
 from corespond.config import get_settings
 from corespond.db.engine import kept_plans
 from corespond.dispatch import brief as briefs
@@ -114,30 +114,32 @@ def _receive(session: Session, *, user_id: int, message: object, form: Form) -> 
     if earlier is not None:
         records = _records(merged, tz)
     created = incident is None
-    if incident is None:
+    if incident is None:  # written whole, in one insert
         incident = models.Incident(
-            incident_key=key, source_system_id=source.id, document="{}", messages=0
-        )
+            incident_key=key, source_system_id=source.id, document="{}", messages=0, flags="",
+            available=None,
+        )  # fmt: skip
         session.add(incident)
-        session.flush()
+    new_flags = sorted(set(filter(None, incident.flags.split(","))) | set(flags))
+    available = available or incident.available
+    changed = (
+        created or merged != earlier or ",".join(new_flags) != incident.flags
+        or available != incident.available
+    )  # fmt: skip
     incident.messages += 1
+    if changed:
+        incident.document = json.dumps(merged, ensure_ascii=False)
+        incident.flags = ",".join(new_flags)
+        incident.available = available
+        incident.updated_at = utcnow()
+    session.flush()
     session.add(
         models.IncidentMessage(
             incident_id=incident.id, digest=digest, form=form, user_id=user_id,
             body=json.dumps(message, ensure_ascii=False),
         )
     )  # fmt: skip
-    new_flags = sorted(set(filter(None, incident.flags.split(","))) | set(flags))
-    available = available or incident.available
-    changed = (
-        merged != earlier or ",".join(new_flags) != incident.flags
-        or available != incident.available
-    )  # fmt: skip
     if changed:
-        incident.document = json.dumps(merged, ensure_ascii=False)
-        incident.flags = ",".join(new_flags)
-        incident.available = available
-        incident.updated_at = utcnow()
         _store(session, incident, source, records)
         _match(session, incident, source, records)
         recommend(session, incident, user_id=user_id)
@@ -150,10 +152,11 @@ def _receive(session: Session, *, user_id: int, message: object, form: Form) -> 
 
 
 def _audit(session: Session, action: str, user: models.User | None, detail: dict[str, Any]) -> None:
-    audit(
-        session, action=action, actor=user.username if user else "unknown",
+    """Recorded with the request's access decisions, in one write when it commits."""
+    record_at_commit(session, [Entry(
+        action=action, actor=user.username if user else "unknown",
         agency_id=user.agency_id if user else None, detail=detail,
-    )  # fmt: skip
+    )])  # fmt: skip
 
 
 def _invalid(exc: ValidationError, *, record: bool = False) -> IntakeError:
@@ -271,16 +274,16 @@ def _store(
     run.status, run.finished_at = "completed", utcnow()
     run.read, run.stored, run.unchanged, run.quarantined = 1, stored, 1 - stored, 0
     call = repository.call_id(session, incident.incident_key, source.id)
-    incident.call_id = call
+    cleared = any(
+        isinstance(rec, r.CallIn) and (rec.cleared_at or rec.disposition) for rec in records
+    )
+    if cleared and incident.closed_at is None:
+        incident.closed_at = utcnow()
+    incident.call_id = call  # with closed_at, in one update
     if call is not None:
         ingest_repository.resolve_call_references(
             session, incident.incident_key, source.id, call, (rec.kind for rec in records)
         )
-    cleared = [
-        rec for rec in records if isinstance(rec, r.CallIn) and (rec.cleared_at or rec.disposition)
-    ]
-    if cleared and incident.closed_at is None:
-        incident.closed_at = utcnow()
 
 
 def _match(

@@ -46,7 +46,7 @@ def responder(session: Session, user_id: int) -> Reader:
     return Reader(session, user_id=user_id, purpose=Purpose.EMERGENCY_RESPONSE)
 
 
-def incident_for(session: Session, reader: Reader, incident_id: int) -> IncidentRead:
+def visible_incident(session: Session, reader: Reader, incident_id: int) -> models.Incident:
     """The incident, if the reader may see its call (404 / 403 otherwise, with why)."""
     incident = session.get(models.Incident, incident_id)
     if incident is None:
@@ -54,6 +54,12 @@ def incident_for(session: Session, reader: Reader, incident_id: int) -> Incident
     decision = reader.decide(CALL_DATA, reader.holder(incident.source_system_id).agency)
     if not decision.allowed:
         raise HTTPException(403, "; ".join(decision.reasons))
+    return incident
+
+
+def incident_for(session: Session, reader: Reader, incident_id: int) -> IncidentRead:
+    """The incident as the API shows it, if the reader may see its call."""
+    incident = visible_incident(session, reader, incident_id)
     return incident_read(session, incident, agency_id=reader.subject.agency_id)
 
 

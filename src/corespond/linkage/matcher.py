@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,13 @@ def settled(timeout: float = 60.0) -> bool:
     return True
 
 
+CATCH_UP_SECONDS = 1.0
+"""An index that lacks only the newest keys is brought up to date at most this often: live
+intake links records every few milliseconds, and each refresh reads and indexes them anew.
+Meanwhile matches read those records from the store (and keep what they read: ``_tail``)."""
+_caught_up_at = 0.0
+
+
 def ready_index(
     session: Session, version: tuple[object, ...], *, behind: bool = False
 ) -> FeatureIndex | None:
@@ -138,13 +146,16 @@ def ready_index(
     (its caller reads the keys added since from the store): with records linked every second,
     as live intake links them, the index is never quite up to date.
     """
+    global _caught_up_at
     current = _index
     if current is not None and current.version == version:
         newest = repository.match_key_watermark(session)
         if current.watermark == newest:
             return current
         if behind and current.watermark < newest:
-            _refresh_soon(session)
+            if time.monotonic() - _caught_up_at >= CATCH_UP_SECONDS:
+                _caught_up_at = time.monotonic()
+                _refresh_soon(session)
             return current
     _refresh_soon(session)
     return None
@@ -154,6 +165,20 @@ def _refresh_soon(session: Session) -> None:
     if _index_lock.acquire(blocking=False):
         bind = session.get_bind()
         threading.Thread(target=_refresh_in_background, args=(bind,), daemon=True).start()
+
+
+_tail: dict[int, tuple[Values, ...]] = {}
+"""What the comparisons read of candidates read from the store (keyed since the index was
+built), kept between matches for the model and run of ``_tail_version``: during live intake
+the same recent records are candidates again and again until the index takes them in."""
+_tail_version: tuple[object, ...] | None = None
+
+
+def _tail_of(version: tuple[object, ...] | None) -> dict[int, tuple[Values, ...]]:
+    global _tail, _tail_version
+    if version != _tail_version:
+        _tail, _tail_version = {}, version
+    return _tail
 
 
 def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
@@ -191,9 +216,10 @@ class OnlineMatcher:
         self.index = ready_index(session, version, behind=True) if in_memory and version else None
         """None: candidates are read from the store (see ``ready_index``); else they come from
         the index, and from the store for the records keyed since it was built."""
-        self._compared: dict[int, tuple[Values, ...]] = {}
-        """What the comparisons read of candidates read from the store (records rarely change
-        between matches)."""
+        self._compared = _tail_of(version)
+        """What the comparisons read of candidates read from the store (kept for the process:
+        records rarely change between matches, and a run that changes them makes a new
+        version)."""
 
     def _stored(
         self, session: Session, keys: list[str], exclude: int | None, after: int = 0
