@@ -234,3 +234,57 @@ def test_the_in_memory_index_takes_in_records_linked_since_and_is_rebuilt_by_a_r
         rebuilt = warm(session)  # waits for the rebuild
         assert OnlineMatcher(session).index is rebuilt
     assert rebuilt.version != built.version and len(rebuilt.segments) == 1
+
+
+def test_records_linked_since_the_index_are_read_from_the_store_once(
+    linked: dict[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Live intake links a record every few milliseconds: until the index takes them in, the
+    matches that follow read them from the store, once for the process, not once a match."""
+    with session_factory()() as session:
+        warm(session)
+        model = session.scalars(select(models.PersonRecord).where(
+            models.PersonRecord.dob.is_not(None)).limit(1)).one()  # fmt: skip
+        session.expunge(model)
+    with unit_of_work() as session:
+        system = models.SourceSystem(name="live")
+        session.add(system)
+        session.flush()
+        copy = models.PersonRecord(
+            source_system_id=system.id, source_key="again", content_hash="copy",
+            data_category="identity", first_name=model.first_name, last_name=model.last_name,
+            dob=model.dob, sex=model.sex,
+        )  # fmt: skip
+        session.add(copy)
+        session.flush()
+        link_new(session)
+    read: list[list[int]] = []
+    identities_for = repository.identities_for
+
+    def counted(session: object, ids: object) -> list[Identity]:
+        read.append(list(ids))  # type: ignore[call-overload]
+        return identities_for(session, ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "identities_for", counted)
+    monkeypatch.setattr("corespond.linkage.matcher.CATCH_UP_SECONDS", 3600.0)  # stay behind
+    with session_factory()() as session:
+        query = Identity(0, first_name=model.first_name, last_name=model.last_name, dob=model.dob)
+        answers = [OnlineMatcher(session).match(session, query) for _ in range(3)]
+    assert answers[0] == answers[1] == answers[2]
+    assert [ids for ids in read if copy.id in ids] == [[copy.id]]  # read once, then kept
+
+
+def test_health_says_whether_the_matcher_index_is_built(
+    linked: dict[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from corespond.linkage import matcher
+    from corespond.web.app import create_app
+
+    with session_factory()() as session:
+        warm(session)
+    client = TestClient(create_app())  # not started: no warm-up of its own
+    assert client.get("/healthz").json() == {"status": "ok", "matcher": "indexed"}
+    monkeypatch.setattr(matcher, "_index", None)  # a new process, still building it
+    assert client.get("/healthz").json() == {"status": "ok", "matcher": "store"}

@@ -252,8 +252,12 @@ def test_touchpoints_since_a_moment_are_those_of_the_whole_timeline_from_then(
         everything = facts.touches(session, ids)
         kinds = {touch.kind for touch in everything}
         assert {"call", "arrest", "note", "shelter_stay", "outreach", "treatment"} <= kinds
+        # Read by the records' ids, or by the query of them (as the brief reads on SQLite).
+        assert facts.touches(session, facts.person_records(world.person)) == everything
         moments = sorted({touch.at for touch in everything})
         for moment in [moments[0] - timedelta(days=1), *moments, moments[-1] + timedelta(1)]:
             for since in (moment, moment + timedelta(hours=12)):
-                recent = facts.touches(session, ids, since=since)
-                assert recent == [touch for touch in everything if touch.at >= since], since
+                expected = [touch for touch in everything if touch.at >= since]
+                assert facts.touches(session, ids, since=since) == expected, since
+                queried = facts.touches(session, facts.person_records(world.person), since=since)
+                assert queried == expected, since

@@ -19,7 +19,7 @@ from sqlalchemy import Date, DateTime, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from corespond import models
-from corespond.db.lists import among
+from corespond.db.lists import Records, among
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,14 @@ def aliases_of(session: Session, record_ids: list[int]) -> dict[int, list[models
     return found
 
 
-Records = list[int] | Select[Any]
-"""Person records: their ids, or a query of them (one person's: a cached statement with one
-parameter, where a list of hundreds of ids is hundreds of parameters)."""
+def records_to_read(session: Session, person_id: int) -> Records:
+    """A person's records as fact reads take them best: on SQLite the query (one parameter,
+    where a frequent utilizer's ids are hundreds, rendered into every statement); on
+    PostgreSQL their ids, which it looks up one by one rather than plan from an estimate
+    (see ``touches``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return record_ids_of(session, person_id)
+    return person_records(person_id)
 
 
 def person_records(person_id: int) -> Select[Any]:
@@ -190,9 +195,9 @@ def _calls(session: Session, ids: Records, since: datetime | None) -> list[Touch
         kind = row.responder_type.replace("_", " ")
         units.setdefault(row.call_id or 0, []).append(f"{row.call_sign} ({kind})")
         at = row.at_scene_at or row.dispatched_at
-        if at is None or row.responder_type not in CARE_RESPONDERS:
-            continue
-        event, _, record_id = calls[row.call_id or 0]
+        if at is None or row.responder_type not in CARE_RESPONDERS or row.call_id not in calls:
+            continue  # (a call of these records received before ``since``)
+        event, _, record_id = calls[row.call_id]
         found.append(Touch(
             "unit_response", at, row.source_system_id, row.data_category,
             f"{kind.capitalize()} unit {row.call_sign}",

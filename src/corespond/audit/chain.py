@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event as orm_events
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from corespond.audit.signing import Signer, verify_signature
@@ -124,14 +125,14 @@ def record_at_commit(session: Session, entries: Iterable[Entry]) -> None:
     kept.extend(entries)
 
 
-@event.listens_for(Session, "before_commit")
+@orm_events.listens_for(Session, "before_commit")
 def _append_kept(session: Session) -> None:
     kept = session.info.pop(PENDING, None)
     if kept:
         record_many(session, kept)
 
 
-@event.listens_for(Session, "after_transaction_end")
+@orm_events.listens_for(Session, "after_transaction_end")
 def _drop_kept(session: Session, transaction: SessionTransaction) -> None:
     """The transaction ended without a commit (rolled back, or its session closed): what it
     kept goes with it. A savepoint's end leaves its transaction's events kept."""

@@ -13,9 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, any_, bindparam
+from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+
+Records = list[int] | Select[Any]
+"""Person records: their ids, or a query of them (one person's: a cached statement with one
+parameter, where a list of hundreds of ids is hundreds of parameters)."""
 
 CHUNK = 900
 """Ids per IN list on SQLite (older builds allow 999 bound parameters)."""
@@ -26,9 +30,15 @@ def chunks(ids: list[Any]) -> Iterator[list[Any]]:
         yield ids[start : start + CHUNK]
 
 
-def among(session: Session, column: Any, ids: Iterable[int]) -> Iterator[ColumnElement[bool]]:
+def among(
+    session: Session, column: Any, ids: Iterable[int] | Records
+) -> Iterator[ColumnElement[bool]]:
     """Conditions that together select the rows whose integer ``column`` is one of ``ids``:
-    one ``= ANY(array)`` on PostgreSQL, an ``IN`` per chunk elsewhere (none for no ids)."""
+    one ``= ANY(array)`` on PostgreSQL, an ``IN`` per chunk elsewhere (none for no ids); for
+    a query of the ids, one ``IN (query)``."""
+    if isinstance(ids, Select):
+        yield column.in_(ids)
+        return
     wanted = list(ids)
     if not wanted:
         return

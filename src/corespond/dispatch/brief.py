@@ -211,7 +211,7 @@ def _history(
 ) -> None:
     """Cautions, plan, care-team contact and recent contacts of a linked person."""
     holder, decide = profile.deciders(reader, person_id, agencies)
-    record_ids = facts.record_ids_of(session, person_id)
+    record_ids = facts.records_to_read(session, person_id)
     since = at - timedelta(days=RECENT_DAYS)
     touches = (
         []

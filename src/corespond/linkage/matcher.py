@@ -119,6 +119,12 @@ def _refresh_in_background(bind: Engine | Connection) -> None:
         _index_lock.release()
 
 
+def indexed() -> bool:
+    """Whether this process holds an index of the linked records (``warm``): until it does,
+    lookups read their candidates from the store."""
+    return _index is not None
+
+
 def settled(timeout: float = 60.0) -> bool:
     """Wait (up to ``timeout`` seconds) until no index build or refresh runs, as one started
     in the background may be reading the store: whoever is about to empty or drop the store

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corespond import models
-from corespond.db.lists import among
+from corespond.db.lists import Records, among
 
 
-def cautions_of(session: Session, record_ids: list[int]) -> list[models.Caution]:
+def cautions_of(session: Session, record_ids: Records) -> list[models.Caution]:
     caution = models.Caution
     found: list[models.Caution] = []
     for where in among(session, caution.person_record_id, record_ids):
@@ -23,7 +23,7 @@ def cautions_of(session: Session, record_ids: list[int]) -> list[models.Caution]
     return found
 
 
-def plans_of(session: Session, record_ids: list[int]) -> list[models.ResponsePlan]:
+def plans_of(session: Session, record_ids: Records) -> list[models.ResponsePlan]:
     plan = models.ResponsePlan
     found: list[models.ResponsePlan] = []
     for where in among(session, plan.person_record_id, record_ids):
@@ -31,7 +31,7 @@ def plans_of(session: Session, record_ids: list[int]) -> list[models.ResponsePla
     return found
 
 
-def referrals_of(session: Session, record_ids: list[int]) -> list[models.Referral]:
+def referrals_of(session: Session, record_ids: Records) -> list[models.Referral]:
     referral = models.Referral
     found: list[models.Referral] = []
     for where in among(session, referral.person_record_id, record_ids):
@@ -39,7 +39,7 @@ def referrals_of(session: Session, record_ids: list[int]) -> list[models.Referra
     return sorted(found, key=lambda row: (row.referred_on, row.id), reverse=True)
 
 
-def care_team_contacts_of(session: Session, record_ids: list[int]) -> list[models.CareTeamContact]:
+def care_team_contacts_of(session: Session, record_ids: Records) -> list[models.CareTeamContact]:
     contact = models.CareTeamContact
     found: list[models.CareTeamContact] = []
     for where in among(session, contact.person_record_id, record_ids):

@@ -33,7 +33,7 @@ from corespond.ingest import endpoints as ingest_endpoints
 from corespond.ingest import pages as ingest_pages
 from corespond.linkage import endpoints as linkage_endpoints
 from corespond.linkage import pages as linkage_pages
-from corespond.linkage.matcher import NoModel, warm
+from corespond.linkage.matcher import NoModel, indexed, warm
 from corespond.outcomes import pages as outcome_pages
 from corespond.people import endpoints as people_endpoints
 from corespond.people import pages as people_pages
@@ -122,7 +122,9 @@ def create_app() -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
-        return {"status": "ok"}
+        """Up; and whether the online matcher's index is built ("indexed") or lookups still
+        read the store ("store", while a new process builds it): a load balancer may wait."""
+        return {"status": "ok", "matcher": "indexed" if indexed() else "store"}
 
     @app.get("/", include_in_schema=False)
     def home(principal: SignedIn) -> RedirectResponse:
