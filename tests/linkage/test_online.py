@@ -288,3 +288,36 @@ def test_health_says_whether_the_matcher_index_is_built(
     assert client.get("/healthz").json() == {"status": "ok", "matcher": "indexed"}
     monkeypatch.setattr(matcher, "_index", None)  # a new process, still building it
     assert client.get("/healthz").json() == {"status": "ok", "matcher": "store"}
+
+
+def test_a_rolled_back_transaction_leaves_none_of_its_records_in_the_kept_tail(
+    linked: dict[int, int],
+) -> None:
+    """Records a failed request linked (and read back while matching the next) are gone with
+    it; SQLite gives their ids to the next records, which must not be compared as them."""
+    from corespond.linkage import matcher
+
+    with session_factory()() as session:
+        warm(session)
+        model = session.scalars(select(models.PersonRecord).where(
+            models.PersonRecord.dob.is_not(None)).limit(1)).one()  # fmt: skip
+        session.expunge(model)
+    with pytest.raises(RuntimeError), unit_of_work() as session:
+        system = models.SourceSystem(name="rolled back")
+        session.add(system)
+        session.flush()
+        twins = [
+            models.PersonRecord(
+                source_system_id=system.id, source_key=f"twin-{n}", content_hash="twin",
+                data_category="identity", first_name=model.first_name,
+                last_name=model.last_name, dob=model.dob, sex=model.sex,
+            )
+            for n in range(2)
+        ]  # fmt: skip
+        session.add_all(twins)
+        session.flush()
+        ids = {twin.id for twin in twins}
+        link_new(session)
+        assert ids & set(matcher._tail)  # the second was matched against the first, kept
+        raise RuntimeError("the request failed")
+    assert not ids & set(matcher._tail)

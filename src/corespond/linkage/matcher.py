@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, event, insert
+from sqlalchemy.orm import Session, SessionTransaction
 
 from corespond import models
 from corespond.config import get_settings
@@ -187,6 +187,25 @@ def _tail_of(version: tuple[object, ...] | None) -> dict[int, tuple[Values, ...]
     return _tail
 
 
+FILLED_TAIL = "corespond.linkage.filled_tail"
+"""Set on a session whose transaction has put records in ``_tail``: it may have read its own
+uncommitted records (``link_new`` matches each against the ones before it)."""
+
+
+@event.listens_for(Session, "after_commit")
+def _tail_committed(session: Session) -> None:
+    session.info.pop(FILLED_TAIL, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _tail_rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction that filled the tail ended without a commit: what it read of its own
+    records is gone, and their ids may be given to other records (SQLite reuses them), so
+    the tail is dropped (it is refilled from the store as needed)."""
+    if transaction.parent is None and session.info.pop(FILLED_TAIL, None):
+        _tail.clear()
+
+
 def explain(session: Session, scorer: Scorer, a: int, b: int) -> dict[str, Any]:
     """The waterfall of two stored records: prior, and each field's level and match weight.
 
@@ -234,6 +253,8 @@ class OnlineMatcher:
         missing = [i for i in ids if i not in self._compared]
         if len(self._compared) + len(missing) > CACHED_CANDIDATES:
             self._compared.clear()
+        if missing:
+            session.info[FILLED_TAIL] = True
         for identity in repository.identities_for(session, missing):
             self._compared[identity.record_id] = compared(features(identity))
         return Columns.of_compared(
