@@ -168,3 +168,34 @@ def test_an_exported_incident_is_taken_back_as_the_same_incident(bare: Any) -> N
     assert back.json()["incident"]["id"] == created["id"]
     after = counts()
     assert after["records"] == before["records"] and after["calls"] == before["calls"]
+
+
+def test_a_row_another_process_created_first_is_found_on_a_second_try(
+    bare: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two app processes taking the first incidents of a CAD at once both find no live source
+    and both create it: the one that commits second hits the unique name. Its incident is
+    taken on a second try, not answered 500."""
+    from corespond.dispatch import service
+    from corespond.ingest import repository as ingest_repository
+
+    assert bare.send(simple("INC-1")).status_code == 201  # the live source exists now
+    original = ingest_repository.get_or_create_source_system
+    raced: list[bool] = []
+
+    def as_if_not_there_yet(session: Any, name: str, **kwargs: Any) -> models.SourceSystem:
+        if not raced:  # the first attempt looked before the other process committed
+            raced.append(True)
+            session.add(models.SourceSystem(name=name, format=kwargs["format"]))
+            session.flush()
+        return original(session, name, **kwargs)
+
+    monkeypatch.setattr(service.ingest_repository, "get_or_create_source_system",
+                        as_if_not_there_yet)  # fmt: skip
+    answer = bare.send(simple("INC-2"))
+    assert answer.status_code == 201, answer.text
+    assert raced == [True]
+    with unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(models.Incident)) == 2
+        names = list(session.scalars(select(models.SourceSystem.name)))
+        assert len(names) == len(set(names))

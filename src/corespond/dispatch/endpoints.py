@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from corespond.access.roles import Role
@@ -93,10 +94,19 @@ def _form(message: Any) -> service.Form | None:
 def _receive(
     user_id: int, message: Any, form: service.Form
 ) -> tuple[IncidentRead, bool, bool, int]:
-    with unit_of_work() as session:
-        received = service.receive(session, user_id=user_id, message=message, form=form)
-        read = views.incident_read(session, received.incident)
-        return read, received.created, received.changed, received.incident.id
+    for attempt in range(2):
+        try:
+            with unit_of_work() as session:
+                received = service.receive(session, user_id=user_id, message=message, form=form)
+                read = views.incident_read(session, received.incident)
+                return read, received.created, received.changed, received.incident.id
+        except IntegrityError:
+            # Another app process created the same row first (the sending CAD's live source
+            # on its first incidents, or an incident whose retry raced the original): nothing
+            # of this attempt was kept, and the second finds that row.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 @router.get("/dispatch/incidents", response_model=list[IncidentRead], dependencies=[Reading])
