@@ -94,19 +94,22 @@ def _form(message: Any) -> service.Form | None:
 def _receive(
     user_id: int, message: Any, form: service.Form
 ) -> tuple[IncidentRead, bool, bool, int]:
-    for attempt in range(2):
-        try:
-            with unit_of_work() as session:
-                received = service.receive(session, user_id=user_id, message=message, form=form)
-                read = views.incident_read(session, received.incident)
-                return read, received.created, received.changed, received.incident.id
-        except IntegrityError:
-            # Another app process created the same row first (the sending CAD's live source
-            # on its first incidents, or an incident whose retry raced the original): nothing
-            # of this attempt was kept, and the second finds that row.
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _receive_once(user_id, message, form)
+    except IntegrityError:
+        # Another app process created the same row first (the sending CAD's live source on
+        # its first incidents, or an incident whose retry raced the original): nothing of
+        # this attempt was kept, and a second one finds that row.
+        return _receive_once(user_id, message, form)
+
+
+def _receive_once(
+    user_id: int, message: Any, form: service.Form
+) -> tuple[IncidentRead, bool, bool, int]:
+    with unit_of_work() as session:
+        received = service.receive(session, user_id=user_id, message=message, form=form)
+        read = views.incident_read(session, received.incident)
+        return read, received.created, received.changed, received.incident.id
 
 
 @router.get("/dispatch/incidents", response_model=list[IncidentRead], dependencies=[Reading])

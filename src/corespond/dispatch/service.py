@@ -123,7 +123,7 @@ def _receive(session: Session, *, user_id: int, message: object, form: Form) -> 
     new_flags = sorted(set(filter(None, incident.flags.split(","))) | set(flags))
     available = available or incident.available
     changed = (
-        created or merged != earlier or ",".join(new_flags) != incident.flags
+        merged != earlier or ",".join(new_flags) != incident.flags
         or available != incident.available
     )  # fmt: skip
     incident.messages += 1
