@@ -10,16 +10,17 @@ authoring agency; and their data category. Products name no person-data table th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Select, func, or_, select
+from sqlalchemy import Date, DateTime, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from corespond import models
-from corespond.db.lists import Records, among
+from corespond.db.lists import IdsOf, Records, among, read_among
+from corespond.db.statements import kept
 
 
 @dataclass(frozen=True)
@@ -95,29 +96,37 @@ def records_to_read(session: Session, person_id: int) -> Records:
     return person_records(person_id)
 
 
-def person_records(person_id: int) -> Select[Any]:
-    link = models.PersonLink
-    return select(link.person_record_id).where(link.person_id == person_id)
+_PERSON_RECORDS = select(models.PersonLink.person_record_id).where(
+    models.PersonLink.person_id == bindparam("of")
+)
+
+
+def person_records(person_id: int) -> IdsOf:
+    return IdsOf(_PERSON_RECORDS, person_id)
 
 
 def _rows(
     session: Session,
-    query: Any,
+    query: type[models.Base] | Callable[[], Any],
     column: Any,
     ids: Records,
     *,
     when: Any = None,
     since: datetime | None = None,
-) -> Iterator[Any]:
-    """The rows of ``query`` whose ``column`` is one of ``ids`` (and, given ``since``, whose
-    ``when`` is not before it: a date column from that day on)."""
-    if since is not None and when is not None:
-        query = query.where(when >= (since.date() if _is_date(when) else since))
-    if not isinstance(ids, list):
-        yield from session.execute(query.where(column.in_(ids))).all()
-        return
-    for where in among(session, column, ids):
-        yield from session.execute(query.where(where)).all()
+) -> list[Any]:
+    """The rows of ``query()`` (or a model's plain rows) whose ``column`` is one of ``ids``
+    (and, given ``since``, whose ``when`` is not before it: a date column from that day on);
+    each statement built once, and kept by its column."""
+    key = ("facts", str(column))
+    if isinstance(query, type):
+        model = query
+        query = lambda: _plain(model)  # noqa: E731
+    if since is None or when is None:
+        return read_among(session, key, query, column, ids)
+    return read_among(
+        session, (key, "since"), lambda: query().where(when >= bindparam("since")), column, ids,
+        {"since": since.date() if _is_date(when) else since},
+    )  # fmt: skip
 
 
 def _is_date(column: Any) -> bool:
@@ -152,7 +161,7 @@ def touches(session: Session, record_ids: Records, *, since: datetime | None = N
         # PostgreSQL plans a subquery of a frequent utilizer's records from an estimate
         # (a thousand, say, for three hundred) and then scans whole tables in parallel rather
         # than look the records up; named one by one, it looks them up (80 ms to 3 ms a table).
-        record_ids = list(session.scalars(record_ids))
+        record_ids = list(session.scalars(record_ids.query, {"of": record_ids.of}))
     found: list[Touch] = []
     found += _calls(session, record_ids, since)
     found += _health(session, record_ids, since)
@@ -173,11 +182,14 @@ are listed on their call."""
 def _calls(session: Session, ids: Records, since: datetime | None) -> list[Touch]:
     call, named, unit = models.CallForService, models.CallPerson, models.UnitResponse
     calls: dict[int, tuple[Any, str, int]] = {}
-    query = _plain(
-        call, named.role, named.person_record_id.label("named_record"),
-        skip=("dispatched_at", "first_arrival_at", "cleared_at", "notes", "place_id",
-              "agency_key", "agency_id"),
-    ).join(named, named.call_id == call.id)  # fmt: skip
+
+    def query() -> Any:
+        return _plain(
+            call, named.role, named.person_record_id.label("named_record"),
+            skip=("dispatched_at", "first_arrival_at", "cleared_at", "notes", "place_id",
+                  "agency_key", "agency_id"),
+        ).join(named, named.call_id == call.id)  # fmt: skip
+
     # A day early: a care team's arrival after ``since`` may belong to a call received before.
     early = since - timedelta(days=1) if since is not None else None
     when = func.coalesce(call.received_at, call.queued_at)
@@ -186,11 +198,18 @@ def _calls(session: Session, ids: Records, since: datetime | None) -> list[Touch
             calls.setdefault(row.id, (row, row.role, row.named_record))
     found: list[Touch] = []
     units: dict[int, list[str]] = {}
-    called = (
-        list(calls) if isinstance(ids, list)
-        else select(named.call_id).where(named.person_record_id.in_(ids))
-    )  # fmt: skip
-    plain_unit = _plain(unit, skip=("en_route_at", "in_service_at", "call_key"))
+    # The units of the calls read (a handful in a window; a query of them for a whole history).
+    called: Records = list(calls)
+    if isinstance(ids, IdsOf) and since is None:
+        calls_of = kept(
+            ("calls of", id(ids.query)),
+            lambda: select(named.call_id).where(named.person_record_id.in_(ids.query)),
+        )
+        called = IdsOf(calls_of, ids.of)
+
+    def plain_unit() -> Any:
+        return _plain(unit, skip=("en_route_at", "in_service_at", "call_key"))
+
     for row in _rows(session, plain_unit, unit.call_id, called):
         kind = row.responder_type.replace("_", " ")
         units.setdefault(row.call_id or 0, []).append(f"{row.call_sign} ({kind})")
@@ -222,8 +241,11 @@ def _calls(session: Session, ids: Records, since: datetime | None) -> list[Touch
 def _health(session: Session, ids: Records, since: datetime | None) -> list[Touch]:
     found: list[Touch] = []
     ems = models.EmsRun
-    plain_ems = _plain(ems, skip=("en_route_at", "left_scene_at", "at_destination_at",
-                                  "in_service_at", "place_id", "call_key"))  # fmt: skip
+
+    def plain_ems() -> Any:
+        return _plain(ems, skip=("en_route_at", "left_scene_at", "at_destination_at",
+                                 "in_service_at", "place_id", "call_key"))  # fmt: skip
+
     when = func.coalesce(ems.psap_call_at, ems.dispatched_at, ems.at_scene_at)
     for row in _rows(session, plain_ems, ems.person_record_id, ids, when=when, since=since):
         at = row.psap_call_at or row.dispatched_at or row.at_scene_at
@@ -239,7 +261,12 @@ def _health(session: Session, ids: Records, since: datetime | None) -> list[Touc
         ))  # fmt: skip
     visit = models.HospitalEncounter
     for row in _rows(
-        session, _plain(visit), visit.person_record_id, ids, when=visit.started_at, since=since
+        session,
+        visit,
+        visit.person_record_id,
+        ids,
+        when=visit.started_at,
+        since=since,
     ):
         er = row.encounter_kind == "er_visit"
         found.append(Touch(
@@ -252,7 +279,7 @@ def _health(session: Session, ids: Records, since: datetime | None) -> list[Touc
         ))  # fmt: skip
     treatment = models.TreatmentEncounter
     for row in _rows(
-        session, _plain(treatment), treatment.person_record_id, ids,
+        session, treatment, treatment.person_record_id, ids,
         when=treatment.started_at, since=since,
     ):  # fmt: skip
         found.append(Touch(
@@ -268,7 +295,12 @@ def _justice(session: Session, ids: Records, since: datetime | None) -> list[Tou
     found: list[Touch] = []
     arrest = models.Arrest
     for row in _rows(
-        session, _plain(arrest), arrest.person_record_id, ids, when=arrest.arrested_at, since=since
+        session,
+        arrest,
+        arrest.person_record_id,
+        ids,
+        when=arrest.arrested_at,
+        since=since,
     ):
         cited = row.arrest_type == "summoned_cited"
         found.append(Touch(
@@ -281,7 +313,12 @@ def _justice(session: Session, ids: Records, since: datetime | None) -> list[Tou
         ))  # fmt: skip
     force = models.UseOfForce
     for row in _rows(
-        session, _plain(force), force.person_record_id, ids, when=force.occurred_at, since=since
+        session,
+        force,
+        force.person_record_id,
+        ids,
+        when=force.occurred_at,
+        since=since,
     ):
         found.append(Touch(
             "use_of_force", row.occurred_at, row.source_system_id, row.data_category,
@@ -291,9 +328,7 @@ def _justice(session: Session, ids: Records, since: datetime | None) -> list[Tou
             f"use_of_force:{row.id}", record_id=row.person_record_id, staff=row.officer_id,
         ))  # fmt: skip
     hold = models.InvoluntaryHold
-    for row in _rows(
-        session, _plain(hold), hold.person_record_id, ids, when=hold.started_at, since=since
-    ):
+    for row in _rows(session, hold, hold.person_record_id, ids, when=hold.started_at, since=since):
         found.append(Touch(
             "involuntary_hold", row.started_at, row.source_system_id, row.data_category,
             "Involuntary hold", _words(row.authority, row.facility),
@@ -305,9 +340,12 @@ def _justice(session: Session, ids: Records, since: datetime | None) -> list[Tou
 def _housing(session: Session, ids: Records, since: datetime | None) -> list[Touch]:
     found: list[Touch] = []
     enrollment, program = models.Enrollment, models.Program
-    query = _plain(
-        enrollment, program.name.label("program_name"), program.hmis_project_type
-    ).outerjoin(program, program.id == enrollment.program_id)
+
+    def query() -> Any:
+        return _plain(
+            enrollment, program.name.label("program_name"), program.hmis_project_type
+        ).outerjoin(program, program.id == enrollment.program_id)
+
     for row in _rows(
         session, query, enrollment.person_record_id, ids, when=enrollment.entry_date, since=since
     ):
@@ -321,7 +359,7 @@ def _housing(session: Session, ids: Records, since: datetime | None) -> list[Tou
         ))  # fmt: skip
     leaving = models.EnrollmentExit
     for row in _rows(
-        session, _plain(leaving), leaving.person_record_id, ids, when=leaving.exit_date,
+        session, leaving, leaving.person_record_id, ids, when=leaving.exit_date,
         since=since,
     ):  # fmt: skip
         found.append(Touch(
@@ -333,7 +371,7 @@ def _housing(session: Session, ids: Records, since: datetime | None) -> list[Tou
         ))  # fmt: skip
     service = models.Service
     for row in _rows(
-        session, _plain(service), service.person_record_id, ids, when=service.provided_on,
+        session, service, service.person_record_id, ids, when=service.provided_on,
         since=since,
     ):  # fmt: skip
         outreach = row.service_kind == "outreach_contact"
@@ -352,7 +390,7 @@ def _casework(session: Session, ids: Records, since: datetime | None) -> list[To
     found: list[Touch] = []
     referral = models.Referral
     for row in _rows(
-        session, _plain(referral), referral.person_record_id, ids, when=referral.referred_on,
+        session, referral, referral.person_record_id, ids, when=referral.referred_on,
         since=since,
     ):  # fmt: skip
         found.append(Touch(
@@ -363,9 +401,7 @@ def _casework(session: Session, ids: Records, since: datetime | None) -> list[To
             agency_id=row.from_agency_id, to_agency_id=row.to_agency_id,
         ))  # fmt: skip
     note = models.CaseNote
-    for row in _rows(
-        session, _plain(note), note.person_record_id, ids, when=note.written_at, since=since
-    ):
+    for row in _rows(session, note, note.person_record_id, ids, when=note.written_at, since=since):
         found.append(Touch(
             "note", row.written_at, row.source_system_id, row.data_category,
             f"Note{f' by {row.author}' if row.author else ''}", row.text,
@@ -512,11 +548,9 @@ def _like(text: str) -> str:
 
 def records_by_id(session: Session, ids: list[int]) -> dict[int, models.PersonRecord]:
     record = models.PersonRecord
-    found: dict[int, models.PersonRecord] = {}
-    for where in among(session, record.id, ids):
-        for row in session.scalars(select(record).where(where)):
-            found[row.id] = row
-    return found
+    rows = read_among(session, "records by id", lambda: select(record), record.id, ids,
+                      entities=True)  # fmt: skip
+    return {row.id: row for row in rows}
 
 
 def alias_names(session: Session, ids: list[int]) -> dict[int, list[tuple[str | None, str | None]]]:
@@ -533,9 +567,9 @@ def alias_names(session: Session, ids: list[int]) -> dict[int, list[tuple[str | 
 
 def place_cautions(session: Session, place_id: int) -> list[models.Caution]:
     """Cautions about a place, not about a person (EIDO cautions on a location)."""
-    caution = models.Caution
-    return list(
-        session.scalars(
-            select(caution).where(caution.place_id == place_id, caution.person_record_id.is_(None))
-        )
-    )
+    return list(session.scalars(_PLACE_CAUTIONS, {"place": place_id}))
+
+
+_PLACE_CAUTIONS = select(models.Caution).where(
+    models.Caution.place_id == bindparam("place"), models.Caution.person_record_id.is_(None)
+)

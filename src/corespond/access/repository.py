@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -70,17 +70,19 @@ def agency_ids_by_name(session: Session) -> dict[str, int]:
 
 def consents_of_person(session: Session, person_id: int) -> list[ConsentTerms]:
     """Every consent on any record of the person, as the decision needs it."""
-    link, consent = models.PersonLink, models.Consent
-    rows = session.scalars(
-        select(consent)
-        .join(link, link.person_record_id == consent.person_record_id)
-        .where(link.person_id == person_id)
-        .order_by(consent.id)
-    ).all()
+    rows = session.scalars(_CONSENTS_OF_PERSON, {"person": person_id}).all()
     if not rows:
         return []
     agencies = agency_ids_by_name(session)
     return [terms(row, agencies) for row in rows]
+
+
+_CONSENTS_OF_PERSON = (
+    select(models.Consent)
+    .join(models.PersonLink, models.PersonLink.person_record_id == models.Consent.person_record_id)
+    .where(models.PersonLink.person_id == bindparam("person"))
+    .order_by(models.Consent.id)
+)
 
 
 def terms(row: models.Consent, agencies: dict[str, int]) -> ConsentTerms:
@@ -119,17 +121,7 @@ def agreements_of(session: Session, agency_id: int | None, today: date) -> Agree
     found = Agreements({}, {})
     if agency_id is None:
         return found
-    agreement = models.SharingAgreement
-    rows = session.execute(
-        select(agreement.id, agreement.kind, agreement.agency_a_id, agreement.agency_b_id)
-        .where(
-            or_(agreement.agency_a_id == agency_id, agreement.agency_b_id == agency_id),
-            agreement.kind.in_(("minimal_view", "dispatch")),
-            agreement.starts_on <= today,
-            or_(agreement.ends_on.is_(None), agreement.ends_on >= today),
-        )
-        .order_by(agreement.id)
-    )
+    rows = session.connection().execute(_AGREEMENTS_OF, {"agency": agency_id, "today": today})
     for agreement_id, kind, a, b in rows:
         if a == b:
             continue
@@ -138,6 +130,20 @@ def agreements_of(session: Session, agency_id: int | None, today: date) -> Agree
         elif b == agency_id:
             found.dispatched_by.setdefault(a, agreement_id)
     return found
+
+
+_agreement = models.SharingAgreement
+_AGREEMENTS_OF = (
+    select(_agreement.id, _agreement.kind, _agreement.agency_a_id, _agreement.agency_b_id)
+    .where(
+        or_(_agreement.agency_a_id == bindparam("agency"),
+            _agreement.agency_b_id == bindparam("agency")),
+        _agreement.kind.in_(("minimal_view", "dispatch")),
+        _agreement.starts_on <= bindparam("today"),
+        or_(_agreement.ends_on.is_(None), _agreement.ends_on >= bindparam("today")),
+    )
+    .order_by(_agreement.id)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -151,15 +157,18 @@ class SourceHolder:
 def source_holders(session: Session) -> dict[int, SourceHolder]:
     """Each source system's format and agency (named by its key in the jurisdiction file)."""
     by_key: dict[str, models.Agency] = {}
-    for agency in session.scalars(select(models.Agency).order_by(models.Agency.id)):
+    for agency in session.scalars(_AGENCIES):
         by_key.setdefault(agency.source_key, agency)
-    system = models.SourceSystem
     return {
         source_id: SourceHolder(format, by_key.get(key) if key else None)
-        for source_id, format, key in session.execute(
-            select(system.id, system.format, system.agency_key)
-        )
+        for source_id, format, key in session.connection().execute(_SOURCE_SYSTEMS)
     }
+
+
+_AGENCIES = select(models.Agency).order_by(models.Agency.id)
+_SOURCE_SYSTEMS = select(
+    models.SourceSystem.id, models.SourceSystem.format, models.SourceSystem.agency_key
+)
 
 
 def emergency_access(
@@ -167,13 +176,22 @@ def emergency_access(
 ) -> dict[str, int]:
     """Kind of emergency access (``break_glass``, ``serious_threat``) → the latest the user
     holds open on the person."""
-    access = models.EmergencyAccess
-    rows = session.execute(
-        select(access.kind, access.id)
-        .where(access.user_id == user_id, access.person_id == person_id, access.expires_at > now)
-        .order_by(access.id.desc())
+    rows = session.connection().execute(
+        _EMERGENCY_ACCESS, {"user": user_id, "person": person_id, "now": now}
     )
     found: dict[str, int] = {}
     for kind, access_id in rows:
         found.setdefault(kind, access_id)
     return found
+
+
+_access = models.EmergencyAccess
+_EMERGENCY_ACCESS = (
+    select(_access.kind, _access.id)
+    .where(
+        _access.user_id == bindparam("user"),
+        _access.person_id == bindparam("person"),
+        _access.expires_at > bindparam("now"),
+    )
+    .order_by(_access.id.desc())
+)

@@ -45,14 +45,14 @@ def record(
     legal_basis: str | None = None,
     recipient_agency_id: int | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Append an event in ``session``'s transaction: it commits, or rolls back, with the work
     it records. Use a writing session (``unit_of_work``)."""
-    return record_many(session, [Entry(
+    record_many(session, [Entry(
         action=action, actor=actor, outcome=outcome, agency_id=agency_id, person_id=person_id,
         categories=tuple(categories), purpose=purpose, legal_basis=legal_basis,
         recipient_agency_id=recipient_agency_id, detail=detail,
-    )])[0]  # fmt: skip
+    )])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,43 +71,45 @@ class Entry:
     detail: dict[str, Any] | None = None
 
 
-def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
-    """Append events in order, in one write (a page's access decisions)."""
+_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+
+
+def record_many(session: Session, entries: list[Entry]) -> None:
+    """Append events in order, in one write (a page's access decisions): plain rows, inserted
+    at once (no objects for the session to track: a brief's decisions are a dozen events)."""
     if not entries:
-        return []
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    connection = session.connection()
+    head = connection.execute(_HEAD).first()
     seq, previous = (head.seq, head.hash) if head else (0, GENESIS)
-    events = []
+    first = seq + 1
+    rows = []
     for entry in entries:
         seq += 1
-        event = AuditEvent(
-            seq=seq,
-            at=utcnow(),
-            actor=entry.actor,
-            agency_id=entry.agency_id,
-            action=entry.action,
-            outcome=entry.outcome,
-            person_id=entry.person_id,
-            categories=",".join(sorted(set(entry.categories))) or None,
-            purpose=entry.purpose,
-            legal_basis=entry.legal_basis,
-            recipient_agency_id=entry.recipient_agency_id,
-            detail=json.dumps(entry.detail, sort_keys=True, separators=(",", ":"))
+        row = {
+            "seq": seq,
+            "at": utcnow(),
+            "actor": entry.actor,
+            "agency_id": entry.agency_id,
+            "action": entry.action,
+            "outcome": entry.outcome,
+            "person_id": entry.person_id,
+            "categories": ",".join(sorted(set(entry.categories))) or None,
+            "purpose": entry.purpose,
+            "legal_basis": entry.legal_basis,
+            "recipient_agency_id": entry.recipient_agency_id,
+            "detail": json.dumps(entry.detail, sort_keys=True, separators=(",", ":"))
             if entry.detail else None,
-            prev_hash=previous,
-        )  # fmt: skip
-        event.hash = previous = event_hash(event)
-        events.append(event)
-    session.add_all(events)
-    session.flush()
+            "prev_hash": previous,
+        }  # fmt: skip
+        row["hash"] = previous = _hash(row)
+        rows.append(row)
+    connection.execute(AuditEvent.__table__.insert(), rows)
     every = get_settings().audit_checkpoint_every
-    if every and (events[0].seq - 1) // every != events[-1].seq // every:
+    if every and (first - 1) // every != seq // every:
         checkpoint(session)  # the batch reached a multiple of ``every``: sign the head
-    return events
 
 
 PENDING = "corespond.audit.pending"
@@ -141,29 +143,26 @@ def _drop_kept(session: Session, transaction: SessionTransaction) -> None:
 
 
 def event_hash(event: AuditEvent) -> str:
-    payload = {
-        "seq": event.seq,
-        "at": _timestamp(event.at),
-        "actor": event.actor,
-        "agency_id": event.agency_id,
-        "action": event.action,
-        "outcome": event.outcome,
-        "person_id": event.person_id,
-        "categories": event.categories,
-        "purpose": event.purpose,
-        "legal_basis": event.legal_basis,
-        "recipient_agency_id": event.recipient_agency_id,
-        "detail": event.detail,
-    }
+    return _hash({name: getattr(event, name) for name in (*HASHED, "prev_hash")})
+
+
+HASHED = (
+    "seq", "at", "actor", "agency_id", "action", "outcome", "person_id", "categories",
+    "purpose", "legal_basis", "recipient_agency_id", "detail",
+)  # fmt: skip
+"""The fields an event's hash covers (with the previous event's hash)."""
+
+
+def _hash(event: dict[str, Any]) -> str:
+    payload = {name: event[name] for name in HASHED}
+    payload["at"] = _timestamp(event["at"])
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
+    return hashlib.sha256((event["prev_hash"] + canonical).encode()).hexdigest()
 
 
 def checkpoint(session: Session) -> AuditCheckpoint | None:
     """Sign the chain's head now (None when the log is empty)."""
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(_HEAD).first()
     if head is None:
         return None
     signer = Signer.from_settings()

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -16,45 +16,51 @@ from corespond import models
 def incident_by_key(
     session: Session, incident_key: str, source_system_id: int
 ) -> models.Incident | None:
-    incident = models.Incident
-    return session.scalar(
-        select(incident).where(
-            incident.incident_key == incident_key, incident.source_system_id == source_system_id
-        )
-    )
+    return session.scalar(_INCIDENT_BY_KEY, {"key": incident_key, "source": source_system_id})
+
+
+_INCIDENT_BY_KEY = select(models.Incident).where(
+    models.Incident.incident_key == bindparam("key"),
+    models.Incident.source_system_id == bindparam("source"),
+)
 
 
 def message_exists(session: Session, incident_id: int, digest: str) -> bool:
-    message = models.IncidentMessage
-    return (
-        session.scalar(
-            select(message.id).where(message.incident_id == incident_id, message.digest == digest)
-        )
-        is not None
-    )
+    found = session.scalar(_MESSAGE, {"incident": incident_id, "digest": digest})
+    return found is not None
+
+
+_MESSAGE = select(models.IncidentMessage.id).where(
+    models.IncidentMessage.incident_id == bindparam("incident"),
+    models.IncidentMessage.digest == bindparam("digest"),
+)
 
 
 def call_id(session: Session, call_key: str, source_system_id: int) -> int | None:
-    call = models.CallForService
-    return session.scalar(
-        select(call.id).where(
-            call.source_key == call_key, call.source_system_id == source_system_id
-        )
-    )
+    return session.scalar(_CALL_ID, {"key": call_key, "source": source_system_id})
+
+
+_CALL_ID = select(models.CallForService.id).where(
+    models.CallForService.source_key == bindparam("key"),
+    models.CallForService.source_system_id == bindparam("source"),
+)
 
 
 def incident_matches(session: Session, incident_id: int) -> Sequence[models.IncidentMatch]:
     """Whom the matcher found on the incident, in the order they were named."""
-    match = models.IncidentMatch
-    return session.scalars(
-        select(match).where(match.incident_id == incident_id).order_by(match.id)
-    ).all()
+    return session.scalars(_MATCHES, {"incident": incident_id}).all()
+
+
+_MATCHES = (
+    select(models.IncidentMatch)
+    .where(models.IncidentMatch.incident_id == bindparam("incident"))
+    .order_by(models.IncidentMatch.id)
+)
 
 
 def matches(session: Session, incident_id: int) -> dict[int, models.IncidentMatch]:
     """Person record id → the incident's match for it."""
-    match = models.IncidentMatch
-    rows = session.scalars(select(match).where(match.incident_id == incident_id)).all()
+    rows = session.scalars(_MATCHES, {"incident": incident_id}).all()
     return {row.person_record_id: row for row in rows}
 
 
@@ -67,34 +73,45 @@ def calls_at_place(
 ) -> Sequence[models.CallForService]:
     """Calls at the place between the two times, newest first, but not the event ``exclude``
     (the incident itself, which another source, its CAD's nightly export, may hold too)."""
-    call = models.CallForService
     return session.scalars(
-        select(call)
-        .where(
-            call.place_id == place_id,
-            call.source_key != exclude,
-            call.received_at >= since,
-            call.received_at <= until,
-        )
-        .order_by(call.received_at.desc())
+        _CALLS_AT_PLACE, {"place": place_id, "exclude": exclude, "since": since, "until": until}
     ).all()
 
 
-def latest_recommendation(session: Session, incident_id: int) -> models.Recommendation | None:
-    rec = models.Recommendation
-    return session.scalar(
-        select(rec).where(rec.incident_id == incident_id).order_by(rec.id.desc()).limit(1)
+_CALLS_AT_PLACE = (
+    select(models.CallForService)
+    .where(
+        models.CallForService.place_id == bindparam("place"),
+        models.CallForService.source_key != bindparam("exclude"),
+        models.CallForService.received_at >= bindparam("since"),
+        models.CallForService.received_at <= bindparam("until"),
     )
+    .order_by(models.CallForService.received_at.desc())
+)
+
+
+def latest_recommendation(session: Session, incident_id: int) -> models.Recommendation | None:
+    return session.scalar(_LATEST_RECOMMENDATION, {"incident": incident_id})
+
+
+_LATEST_RECOMMENDATION = (
+    select(models.Recommendation)
+    .where(models.Recommendation.incident_id == bindparam("incident"))
+    .order_by(models.Recommendation.id.desc())
+    .limit(1)
+)
 
 
 def latest_decision(session: Session, incident_id: int) -> models.DispatchDecision | None:
-    decision = models.DispatchDecision
-    return session.scalar(
-        select(decision)
-        .where(decision.incident_id == incident_id)
-        .order_by(decision.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_LATEST_DECISION, {"incident": incident_id})
+
+
+_LATEST_DECISION = (
+    select(models.DispatchDecision)
+    .where(models.DispatchDecision.incident_id == bindparam("incident"))
+    .order_by(models.DispatchDecision.id.desc())
+    .limit(1)
+)
 
 
 def recent_incidents(
@@ -108,20 +125,29 @@ def recent_incidents(
 
 
 def units_of(session: Session, call: int) -> Sequence[models.UnitResponse]:
-    unit = models.UnitResponse
-    return session.scalars(
-        select(unit).where(unit.call_id == call).order_by(unit.dispatched_at, unit.id)
-    ).all()
+    return session.scalars(_UNITS_OF, {"call": call}).all()
+
+
+_UNITS_OF = (
+    select(models.UnitResponse)
+    .where(models.UnitResponse.call_id == bindparam("call"))
+    .order_by(models.UnitResponse.dispatched_at, models.UnitResponse.id)
+)
 
 
 # --- triage protocols ------------------------------------------------------------------------
 
 
 def active_protocol(session: Session) -> models.TriageProtocol | None:
-    protocol = models.TriageProtocol
-    return session.scalar(
-        select(protocol).where(protocol.active.is_(True)).order_by(protocol.id.desc()).limit(1)
-    )
+    return session.scalar(_ACTIVE_PROTOCOL)
+
+
+_ACTIVE_PROTOCOL = (
+    select(models.TriageProtocol)
+    .where(models.TriageProtocol.active.is_(True))
+    .order_by(models.TriageProtocol.id.desc())
+    .limit(1)
+)
 
 
 def protocol_versions(session: Session) -> Sequence[models.TriageProtocol]:

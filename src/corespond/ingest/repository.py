@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -15,16 +16,17 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     func,
     insert,
     select,
     text,
-    update,
 )
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.db.statements import kept
 from corespond.models.base import utcnow
 from corespond.sources.records import PlaceIn
 
@@ -53,13 +55,21 @@ def stored_rows(
 ) -> dict[str, Stored]:
     """Key → what the store has, for the rows of ``model`` one source has under those keys."""
     found: dict[str, Stored] = {}
+    query = kept(("stored rows", model), partial(_stored_rows, model))
+    connection = session.connection()
     for chunk in _chunks(keys):
-        query = select(
-            model.source_key, model.id, model.content_hash, model.ingest_run_id, model.updated_at
-        ).where(model.source_key.in_(chunk), model.source_system_id == source_system_id)
-        for key, *row in session.execute(query):
+        for key, *row in connection.execute(query, {"keys": chunk, "source": source_system_id}):
             found[key] = Stored(*row)
     return found
+
+
+def _stored_rows(model: Any) -> Any:
+    return select(
+        model.source_key, model.id, model.content_hash, model.ingest_run_id, model.updated_at
+    ).where(
+        model.source_key.in_(bindparam("keys", expanding=True)),
+        model.source_system_id == bindparam("source"),
+    )
 
 
 # -- what an import replaced, while it runs ------------------------------------------------------
@@ -168,14 +178,18 @@ def person_record_ids(
     session: Session, source_system_id: int, keys: Iterable[str]
 ) -> dict[str, int]:
     """Key → id of the person records one source has under those keys."""
-    record = models.PersonRecord
     ids: dict[str, int] = {}
+    connection = session.connection()
     for chunk in _chunks(keys):
-        query = select(record.source_key, record.id).where(
-            record.source_key.in_(chunk), record.source_system_id == source_system_id
-        )
-        ids.update(dict(session.execute(query).all()))
+        rows = connection.execute(_RECORD_IDS, {"keys": chunk, "source": source_system_id})
+        ids.update(dict(rows.all()))
     return ids
+
+
+_RECORD_IDS = select(models.PersonRecord.source_key, models.PersonRecord.id).where(
+    models.PersonRecord.source_key.in_(bindparam("keys", expanding=True)),
+    models.PersonRecord.source_system_id == bindparam("source"),
+)
 
 
 def place_ids(session: Session, places: dict[str, PlaceIn]) -> dict[str, int]:
@@ -311,16 +325,27 @@ def resolve_call_references(
     """Point one call's units, people and cautions of the same source (of ``kinds``, the
     record kinds it has) at it: what ``resolve_references`` does for a whole import, for one
     live incident's rows only."""
-    for model in (CALL_CHILDREN[kind] for kind in sorted(set(kinds)) if kind in CALL_CHILDREN):
-        session.execute(
-            update(model)
-            .where(
-                model.call_key == call_key,
-                model.source_system_id == source_system_id,
-                model.call_id.is_(None),
+    connection = session.connection()  # plain updates: the session holds none of these rows
+    for kind in sorted(set(kinds)):
+        if kind in CALL_CHILDREN:
+            statement = kept(("call references", kind), partial(_pointing_at_call, kind))
+            connection.execute(
+                statement,
+                {"the_call_key": call_key, "from_source": source_system_id, "to_call": call_id},
             )
-            .values(call_id=call_id)
+
+
+def _pointing_at_call(kind: str) -> Any:
+    table = CALL_CHILDREN[kind].__table__
+    return (
+        table.update()
+        .where(
+            table.c.call_key == bindparam("the_call_key"),
+            table.c.source_system_id == bindparam("from_source"),
+            table.c.call_id.is_(None),
         )
+        .values(call_id=bindparam("to_call"))
+    )
 
 
 def refresh_statistics(session: Session) -> None:

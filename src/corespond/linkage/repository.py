@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Row, Select, delete, func, insert, select, union
+from sqlalchemy import CompoundSelect, Row, Select, bindparam, delete, func, insert, select, union
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -39,9 +39,10 @@ def identities_for(session: Session, record_ids: Iterable[int]) -> list[Identity
     """The identities of these person records (any that no longer exist are left out)."""
     wanted = sorted(set(record_ids))
     found: list[Identity] = []
+    connection = session.connection()
     for start in range(0, len(wanted), 900):
         chunk = wanted[start : start + 900]
-        rows = session.execute(_identity_query().where(models.PersonRecord.id.in_(chunk))).all()
+        rows = connection.execute(_IDENTITIES_OF, {"ids": chunk}).all()
         found.extend(_with_aliases(session, rows))
     return found
 
@@ -63,15 +64,24 @@ def _identity_query() -> Select[*tuple[Any, ...]]:
     ).order_by(record.id)
 
 
+_IDENTITIES_OF = _identity_query().where(
+    models.PersonRecord.id.in_(bindparam("ids", expanding=True))
+)
+_ALIASES_OF = (
+    select(models.PersonAlias.person_record_id, models.PersonAlias.first_name,
+           models.PersonAlias.last_name)
+    .where(models.PersonAlias.person_record_id.in_(bindparam("ids", expanding=True)))
+    .order_by(models.PersonAlias.id)
+)  # fmt: skip
+
+
 def _with_aliases(session: Session, rows: Sequence[Row[Any]]) -> Iterator[Identity]:
     aliases: dict[int, list[tuple[str | None, str | None]]] = defaultdict(list)
-    alias = models.PersonAlias
-    for record_id, first, last in session.execute(
-        select(alias.person_record_id, alias.first_name, alias.last_name)
-        .where(alias.person_record_id.in_([row.id for row in rows]))
-        .order_by(alias.id)
-    ):
-        aliases[record_id].append((first, last))
+    if rows:
+        for record_id, first, last in session.connection().execute(
+            _ALIASES_OF, {"ids": [row.id for row in rows]}
+        ):
+            aliases[record_id].append((first, last))
     for row in rows:
         yield Identity(
             record_id=row.id,
@@ -130,18 +140,25 @@ def latest_model(session: Session) -> models.LinkageModel | None:
     ).first()
 
 
+_LATEST_MODEL = (
+    select(models.LinkageModel.version, models.LinkageModel.created_at)
+    .order_by(models.LinkageModel.version.desc())
+    .limit(1)
+)
+_LAST_RUN = (
+    select(models.LinkageRun.id, models.LinkageRun.started_at)
+    .order_by(models.LinkageRun.id.desc())
+    .limit(1)
+)
+
+
 def scorer_key(session: Session) -> tuple[object, ...] | None:
     """What identifies the latest model and the run whose name frequencies are stored."""
-    model = models.LinkageModel
-    latest = session.execute(
-        select(model.version, model.created_at).order_by(model.version.desc()).limit(1)
-    ).first()
+    connection = session.connection()
+    latest = connection.execute(_LATEST_MODEL).first()
     if latest is None:
         return None
-    run = models.LinkageRun
-    last_run = session.execute(
-        select(run.id, run.started_at).order_by(run.id.desc()).limit(1)
-    ).first()
+    last_run = connection.execute(_LAST_RUN).first()
     return (*latest, *(last_run or (None, None)))
 
 
@@ -171,13 +188,14 @@ def replace_match_keys(session: Session, rows: Iterable[tuple[int, str]]) -> Non
 
 def add_match_keys(session: Session, rows: Iterable[tuple[int, str]]) -> None:
     batch: list[dict[str, Any]] = []
+    table = models.PersonMatchKey.__table__
     for record_id, key in rows:
         batch.append({"person_record_id": record_id, "key": key})
         if len(batch) >= 20_000:
-            session.execute(insert(models.PersonMatchKey), batch)
+            session.connection().execute(table.insert(), batch)
             batch = []
     if batch:
-        session.execute(insert(models.PersonMatchKey), batch)
+        session.connection().execute(table.insert(), batch)
 
 
 def replace_name_frequencies(session: Session, frequencies: dict[str, dict[str, float]]) -> None:
@@ -206,11 +224,17 @@ def records_with_keys(session: Session, keys: list[str], *, after: int = 0) -> l
     key of that id)."""
     if not keys:
         return []
-    match_key = models.PersonMatchKey
-    query = select(match_key.person_record_id).where(match_key.key.in_(keys))
-    if after:
-        query = query.where(match_key.id > after)
-    return list(session.scalars(query.distinct()))
+    return list(session.connection().scalars(_WITH_KEYS, {"keys": keys, "after": after}))
+
+
+_WITH_KEYS = (
+    select(models.PersonMatchKey.person_record_id)
+    .where(
+        models.PersonMatchKey.key.in_(bindparam("keys", expanding=True)),
+        models.PersonMatchKey.id > bindparam("after"),
+    )
+    .distinct()
+)
 
 
 def match_key_watermark(session: Session) -> int:
@@ -277,18 +301,17 @@ def named_on(session: Session, calls: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def persons_of(session: Session, record_ids: Iterable[int]) -> dict[int, int]:
-    link = models.PersonLink
     ids = list(record_ids)
     found: dict[int, int] = {}
+    connection = session.connection()
     for start in range(0, len(ids), 900):
-        found.update(
-            session.execute(
-                select(link.person_record_id, link.person_id).where(
-                    link.person_record_id.in_(ids[start : start + 900])
-                )
-            ).all()
-        )
+        found.update(connection.execute(_PERSONS_OF, {"ids": ids[start : start + 900]}).all())
     return found
+
+
+_PERSONS_OF = select(models.PersonLink.person_record_id, models.PersonLink.person_id).where(
+    models.PersonLink.person_record_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def identifiers_of_person(
@@ -296,15 +319,9 @@ def identifiers_of_person(
 ) -> list[Features]:
     """The distinct (SSN blind index, date of birth) pairs among a person's records, as
     features: all the contradiction guard needs, without loading every record."""
-    record, link = models.PersonRecord, models.PersonLink
-    query = (
-        select(func.min(record.id), record.ssn_blind_index, record.dob)
-        .join(link, link.person_record_id == record.id)
-        .where(link.person_id == person_id)
-        .group_by(record.ssn_blind_index, record.dob)
+    rows = session.connection().execute(
+        _IDENTIFIERS_OF, {"person": person_id, "exclude": -1 if exclude is None else exclude}
     )
-    if exclude is not None:
-        query = query.where(record.id != exclude)
     return [
         Features(
             unique_id=record_id,
@@ -313,8 +330,20 @@ def identifiers_of_person(
             ssn=ssn,
             dob=None if dob is None or placeholder_dob(dob) else dob.isoformat(),
         )
-        for record_id, ssn, dob in session.execute(query)
+        for record_id, ssn, dob in rows
     ]
+
+
+_IDENTIFIERS_OF = (
+    select(func.min(models.PersonRecord.id), models.PersonRecord.ssn_blind_index,
+           models.PersonRecord.dob)
+    .join(models.PersonLink, models.PersonLink.person_record_id == models.PersonRecord.id)
+    .where(
+        models.PersonLink.person_id == bindparam("person"),
+        models.PersonRecord.id != bindparam("exclude"),  # -1: none (ids are positive)
+    )
+    .group_by(models.PersonRecord.ssn_blind_index, models.PersonRecord.dob)
+)  # fmt: skip
 
 
 def records_of_person(session: Session, person_id: int) -> list[int]:
@@ -326,12 +355,23 @@ def unlinked_record_ids(session: Session, among: Iterable[int] | None = None) ->
     """Person records that belong to no person yet (imported since the last run), of all or
     of ``among``."""
     record, link = models.PersonRecord, models.PersonLink
+    if among is not None:
+        return list(session.connection().scalars(_UNLINKED_AMONG, {"ids": list(among)}))
     query = (
         select(record.id)
         .outerjoin(link, link.person_record_id == record.id)
         .where(link.id.is_(None))
         .order_by(record.id)
     )
-    if among is not None:
-        query = query.where(record.id.in_(list(among)))
     return list(session.scalars(query))
+
+
+_UNLINKED_AMONG = (
+    select(models.PersonRecord.id)
+    .outerjoin(models.PersonLink, models.PersonLink.person_record_id == models.PersonRecord.id)
+    .where(
+        models.PersonLink.id.is_(None),
+        models.PersonRecord.id.in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(models.PersonRecord.id)
+)

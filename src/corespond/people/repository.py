@@ -7,44 +7,38 @@ Every other person fact is read through ``access.facts`` and shown under a reade
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corespond import models
-from corespond.db.lists import Records, among
+from corespond.db.lists import Records, read_among
 
 
 def cautions_of(session: Session, record_ids: Records) -> list[models.Caution]:
-    caution = models.Caution
-    found: list[models.Caution] = []
-    for where in among(session, caution.person_record_id, record_ids):
-        found += session.scalars(select(caution).where(where))
-    return found
+    return _of(session, models.Caution, record_ids)
 
 
 def plans_of(session: Session, record_ids: Records) -> list[models.ResponsePlan]:
-    plan = models.ResponsePlan
-    found: list[models.ResponsePlan] = []
-    for where in among(session, plan.person_record_id, record_ids):
-        found += session.scalars(select(plan).where(where))
-    return found
+    return _of(session, models.ResponsePlan, record_ids)
 
 
 def referrals_of(session: Session, record_ids: Records) -> list[models.Referral]:
-    referral = models.Referral
-    found: list[models.Referral] = []
-    for where in among(session, referral.person_record_id, record_ids):
-        found += session.scalars(select(referral).where(where))
+    found = _of(session, models.Referral, record_ids)
     return sorted(found, key=lambda row: (row.referred_on, row.id), reverse=True)
 
 
 def care_team_contacts_of(session: Session, record_ids: Records) -> list[models.CareTeamContact]:
-    contact = models.CareTeamContact
-    found: list[models.CareTeamContact] = []
-    for where in among(session, contact.person_record_id, record_ids):
-        found += session.scalars(select(contact).where(where))
-    return found
+    return _of(session, models.CareTeamContact, record_ids)
+
+
+def _of(session: Session, model: Any, record_ids: Records) -> list[Any]:
+    """The model's rows on these person records (a statement kept per model)."""
+    return read_among(
+        session, ("of records", model), lambda: select(model), model.person_record_id,
+        record_ids, entities=True,
+    )  # fmt: skip
 
 
 def user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
