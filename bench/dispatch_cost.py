@@ -89,16 +89,17 @@ def main() -> None:
             if isinstance(incident, list):
                 incident = incident[0]
             incident["internalIncidentId"] = f"COST-{tag}-{index}"
-            steps = (
-                ("intake", lambda: client.post(
-                    "/api/v1/dispatch/incidents", json=document, headers=headers)),
-                ("brief", lambda: client.get(
-                    f"/api/v1/dispatch/incidents/{created}/brief", headers=headers)),
-            )  # fmt: skip
-            created = 0
-            for kind, request in steps:
+            answer, created = None, 0
+            for kind in kinds:
                 counted, started = statements.count, time.process_time()
-                answer = request()
+                if kind == "intake":
+                    answer = client.post(
+                        "/api/v1/dispatch/incidents", json=document, headers=headers
+                    )
+                else:
+                    answer = client.get(
+                        f"/api/v1/dispatch/incidents/{created}/brief", headers=headers
+                    )
                 spent = time.process_time() - started
                 answer.raise_for_status()
                 if kind == "intake":
