@@ -133,12 +133,10 @@ def _receive(session: Session, *, user_id: int, message: object, form: Form) -> 
         incident.available = available
         incident.updated_at = utcnow()
     session.flush()
-    session.add(
-        models.IncidentMessage(
-            incident_id=incident.id, digest=digest, form=form, user_id=user_id,
-            body=json.dumps(message, ensure_ascii=False),
-        )
-    )  # fmt: skip
+    session.connection().execute(_MESSAGE, {
+        "incident_id": incident.id, "digest": digest, "form": form, "user_id": user_id,
+        "body": json.dumps(message, ensure_ascii=False),
+    })  # fmt: skip
     if changed:
         _store(session, incident, source, records)
         _match(session, incident, source, records)
@@ -149,6 +147,11 @@ def _receive(session: Session, *, user_id: int, message: object, form: Form) -> 
          "changed": changed},
     )  # fmt: skip
     return Received(incident, created=created, changed=changed)
+
+
+_MESSAGE = models.IncidentMessage.__table__.insert()
+_MATCH = models.IncidentMatch.__table__.insert()
+"""Plain inserts (the session need not track what the incident's read finds by query)."""
 
 
 def _audit(session: Session, action: str, user: models.User | None, detail: dict[str, Any]) -> None:
@@ -305,13 +308,14 @@ def _match(
         named = {record_id: [incident.call_id] for record_id in new} if incident.call_id else None
         summary = link_new(session, new, calls=named)
     except NoModel as exc:
-        for key, record_id in ids.items():
-            if record_id in new:
-                session.add(models.IncidentMatch(
-                    incident_id=incident.id, person_record_id=record_id,
-                    role=roles.get(key, "named"), decision="new", reason=str(exc),
-                ))  # fmt: skip
+        session.connection().execute(_MATCH, [
+            {"incident_id": incident.id, "person_record_id": record_id,
+             "role": roles.get(key, "named"), "decision": "new", "person_id": None,
+             "probability": None, "candidates": "[]", "reason": str(exc)}
+            for key, record_id in ids.items() if record_id in new
+        ])  # fmt: skip
         return
+    rows = []
     for key, record_id in ids.items():
         if record_id not in new:
             continue
@@ -320,19 +324,18 @@ def _match(
             continue
         result, person = found
         uncertain = result.decision != "linked"
-        session.add(
-            models.IncidentMatch(
-                incident_id=incident.id, person_record_id=record_id,
-                role=roles.get(key, "named"), decision=result.decision,
-                person_id=person, probability=result.probability,
-                candidates=json.dumps(
-                    [{"person_id": c.person_id, "probability": round(c.probability, 4)}
-                     for c in result.candidates] if uncertain else []
-                ),
-                reason=result.reason or None,
-            )
-        )  # fmt: skip
-    session.flush()
+        rows.append({
+            "incident_id": incident.id, "person_record_id": record_id,
+            "role": roles.get(key, "named"), "decision": result.decision, "person_id": person,
+            "probability": result.probability,
+            "candidates": json.dumps(
+                [{"person_id": c.person_id, "probability": round(c.probability, 4)}
+                 for c in result.candidates] if uncertain else []
+            ),
+            "reason": result.reason or None,
+        })  # fmt: skip
+    if rows:
+        session.connection().execute(_MATCH, rows)
 
 
 def protocol_of(session: Session) -> tuple[models.TriageProtocol, triage.Protocol]:

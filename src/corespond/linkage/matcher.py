@@ -400,6 +400,7 @@ def link_new(
     if not unlinked:
         return summary
     matcher = matcher or OnlineMatcher(session)
+    connection = session.connection()  # plain inserts: the session tracks none of these rows
     for identity in repository.identities_for(session, unlinked):
         named = (
             calls[identity.record_id]
@@ -415,7 +416,7 @@ def link_new(
                 [{"status": "active", "created_at": utcnow(), "updated_at": utcnow()}],
             ).one()
             summary.new_persons += 1
-            session.add(models.PersonEvent(kind="created", person_id=person))
+            connection.execute(_PERSON_EVENT, {"kind": "created", "person_id": person})
         else:
             summary.linked += 1
         if result.decision == "review":
@@ -427,17 +428,21 @@ def link_new(
             if best
             else json.dumps({"decision": result.decision, "reason": result.reason})
         )
-        session.add(
-            models.PersonLink(
-                person_record_id=identity.record_id,
-                person_id=person,
-                match_probability=result.probability if best else None,
-                method="online" if result.decision != "unlinkable" else "unlinkable",
-                explanation=explanation,
-            )
+        connection.execute(
+            _PERSON_LINK,
+            {
+                "person_record_id": identity.record_id,
+                "person_id": person,
+                "match_probability": result.probability if best else None,
+                "method": "online" if result.decision != "unlinkable" else "unlinkable",
+                "explanation": explanation,
+            },
         )
         query = features(identity)
         if not query.unlinkable:
             repository.add_match_keys(session, ((identity.record_id, k) for k in match_keys(query)))
-        session.flush()
     return summary
+
+
+_PERSON_EVENT = models.PersonEvent.__table__.insert()
+_PERSON_LINK = models.PersonLink.__table__.insert()

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, Provenance
@@ -12,10 +22,14 @@ from corespond.models.base import Base, Provenance
 
 class Referral(Provenance, Base):
     __tablename__ = "referral"
-    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
+    __table_args__ = (
+        UniqueConstraint("source_key", "source_system_id"),
+        # A person's facts from a day on (the brief's recent contacts) without their older ones.
+        Index("ix_referral_person_record_id_referred_on", "person_record_id", "referred_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"))
     referred_on: Mapped[date] = mapped_column(Date, index=True)
     referral_type: Mapped[str] = mapped_column(String(40))
     to_agency_key: Mapped[str | None] = mapped_column(String(100))
@@ -43,10 +57,14 @@ class Referral(Provenance, Base):
 
 class CaseNote(Provenance, Base):
     __tablename__ = "case_note"
-    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
+    __table_args__ = (
+        UniqueConstraint("source_key", "source_system_id"),
+        # A person's facts from a day on (the brief's recent contacts) without their older ones.
+        Index("ix_case_note_person_record_id_written_at", "person_record_id", "written_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"))
     written_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(200))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corespond.models.base import Base, Provenance
@@ -42,10 +42,16 @@ class HospitalEncounter(Provenance, Base):
     """An ER visit or a hospital stay."""
 
     __tablename__ = "hospital_encounter"
-    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
+    __table_args__ = (
+        UniqueConstraint("source_key", "source_system_id"),
+        # A person's facts from a day on (the brief's recent contacts) without their older ones.
+        Index(
+            "ix_hospital_encounter_person_record_id_started_at", "person_record_id", "started_at"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"))
     encounter_kind: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -58,10 +64,16 @@ class TreatmentEncounter(Provenance, Base):
     """A behavioural-health or substance-use treatment contact; ``part2`` per 42 CFR Part 2."""
 
     __tablename__ = "treatment_encounter"
-    __table_args__ = (UniqueConstraint("source_key", "source_system_id"),)
+    __table_args__ = (
+        UniqueConstraint("source_key", "source_system_id"),
+        # A person's facts from a day on (the brief's recent contacts) without their older ones.
+        Index(
+            "ix_treatment_encounter_person_record_id_started_at", "person_record_id", "started_at"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"), index=True)
+    person_record_id: Mapped[int] = mapped_column(ForeignKey("person_record.id"))
     started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     status: Mapped[str | None] = mapped_column(String(30))
