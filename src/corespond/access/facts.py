@@ -202,7 +202,7 @@ def _calls(session: Session, ids: Records, since: datetime | None) -> list[Touch
     called: Records = list(calls)
     if isinstance(ids, IdsOf) and since is None:
         calls_of = kept(
-            ("calls of", id(ids.query)),
+            ("calls of", ids.query),
             lambda: select(named.call_id).where(named.person_record_id.in_(ids.query)),
         )
         called = IdsOf(calls_of, ids.of)

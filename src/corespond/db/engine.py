@@ -8,7 +8,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -138,21 +138,31 @@ def kept_plans(session: Session, *, fresh: bool = False) -> Iterator[None]:
     import must never keep a plan made while a table was small. Short reads of a settled store
     gain from kept plans: a person page runs forty statements, a dozen of them with an array of
     hundreds of record ids that takes a millisecond to plan each time. ``fresh``: drop the plans
-    kept so far first (a bulk write whose checks look up rows it has just written). An error
-    inside leaves the setting to the transaction's rollback. SQLite: nothing to do.
+    kept so far first (a bulk write whose checks look up rows it has just written). A block
+    inside another changes nothing (intake assembles a brief inside its own block); at the
+    outermost block's end the setting returns to the session's default (the engine's). An
+    error inside leaves the setting to the transaction's rollback. SQLite: nothing to do.
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         yield
         return
-    previous = connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+    depth = session.info.get(KEPT_PLANS, 0)
     if fresh:
         connection.exec_driver_sql("DISCARD PLANS")
-    connection.execute(text("SELECT set_config('plan_cache_mode', 'auto', true)"))
-    yield
-    connection.execute(
-        text("SELECT set_config('plan_cache_mode', :mode, true)"), {"mode": previous}
-    )
+    if not depth:
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode TO auto")
+    session.info[KEPT_PLANS] = depth + 1
+    try:
+        yield
+    finally:
+        session.info[KEPT_PLANS] = depth
+    if not depth:
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode TO DEFAULT")
+
+
+KEPT_PLANS = "corespond.db.kept_plans"
+"""How many ``kept_plans`` blocks a session is in."""
 
 
 _sqlite_writers = threading.RLock()

@@ -86,7 +86,7 @@ def read_among(
     values = dict(params or {})
     runs: list[dict[str, Any]] = []
     if isinstance(ids, IdsOf):
-        statement = kept((key, "of", id(ids.query)), lambda: query().where(column.in_(ids.query)))
+        statement = kept((key, "of", ids.query), lambda: query().where(column.in_(ids.query)))
         runs.append({**values, "of": ids.of})
     elif not ids:
         return []

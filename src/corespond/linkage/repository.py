@@ -10,6 +10,7 @@ from sqlalchemy import CompoundSelect, Row, Select, bindparam, delete, func, ins
 from sqlalchemy.orm import Session
 
 from corespond import models
+from corespond.db.lists import read_among
 from corespond.linkage.features import Features, Identity, placeholder_dob
 
 CHUNK = 5_000
@@ -301,17 +302,12 @@ def named_on(session: Session, calls: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def persons_of(session: Session, record_ids: Iterable[int]) -> dict[int, int]:
-    ids = list(record_ids)
-    found: dict[int, int] = {}
-    connection = session.connection()
-    for start in range(0, len(ids), 900):
-        found.update(connection.execute(_PERSONS_OF, {"ids": ids[start : start + 900]}).all())
-    return found
-
-
-_PERSONS_OF = select(models.PersonLink.person_record_id, models.PersonLink.person_id).where(
-    models.PersonLink.person_record_id.in_(bindparam("ids", expanding=True))
-)
+    link = models.PersonLink
+    rows = read_among(
+        session, "persons of records", lambda: select(link.person_record_id, link.person_id),
+        link.person_record_id, list(record_ids),
+    )  # fmt: skip
+    return dict(rows)
 
 
 def identifiers_of_person(
