@@ -34,12 +34,10 @@ sys.path.insert(0, str(HERE))
 
 from dispatch import _dispatcher_token, _templates  # noqa: E402
 from person_page import (  # noqa: E402
-    DEFAULT_DATABASE,
-    POSTGRES,
     ServerTimer,
     StatementCounter,
-    ensure_linked,
-    ensure_postgres,
+    ready_store,
+    store_arguments,
 )
 
 WARM_UP = 20
@@ -47,17 +45,10 @@ WARM_UP = 20
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--city", type=Path, default=Path("var/bench-city"))
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--database", help=f"SQLAlchemy URL (default {DEFAULT_DATABASE})")
-    where.add_argument("--postgres", action="store_true", help=f"the store at {POSTGRES}")
+    store_arguments(parser)
     parser.add_argument("--incidents", type=int, default=300, help="timed incidents")
     args = parser.parse_args()
-    url = POSTGRES if args.postgres else args.database or DEFAULT_DATABASE
-    os.environ["CORESPOND_DATABASE_URL"] = url
-    if url.startswith("postgresql"):
-        ensure_postgres(url)
-    ensure_linked(url, args.city)
+    url = ready_store(args)
     token = _dispatcher_token()
     templates = _templates(args.city)
 

@@ -22,22 +22,18 @@ the dashboard under 1 s.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from corespond.demo.truth import expected_changes
 from person_page import (
-    DEFAULT_DATABASE,
     PASSWORD,
-    POSTGRES,
     ServerTimer,
-    ensure_linked,
-    ensure_postgres,
+    ready_store,
+    store_arguments,
 )
 
 TARGET_S = 1.0
@@ -77,20 +73,12 @@ def summary(seconds: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--city", type=Path, default=Path("var/bench-city"))
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--database", help=f"SQLAlchemy URL (default {DEFAULT_DATABASE})")
-    where.add_argument("--postgres", action="store_true", help=f"the store at {POSTGRES}")
+    store_arguments(parser)
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--evaluations", type=int, default=5, help="timed evaluation runs")
     parser.add_argument("--no-refresh", action="store_true", help="skip the full rebuild")
     args = parser.parse_args()
-    url = POSTGRES if args.postgres else args.database or DEFAULT_DATABASE
-    os.environ["CORESPOND_DATABASE_URL"] = url
-    if url.startswith("postgresql"):
-        ensure_postgres(url)
-    print(f"load average {os.getloadavg()[0]:.2f}; store {url}; city {args.city}", flush=True)
-    ensure_linked(url, args.city)
+    ready_store(args)
 
     from fastapi.testclient import TestClient
     from sqlalchemy import func, select

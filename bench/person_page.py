@@ -53,6 +53,26 @@ DISPATCHED_KINDS = ("police", "fire", "ems", "care_team")
 AGREEMENTS_START = date(2020, 1, 1)
 
 
+def store_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--city``, and ``--database URL`` or ``--postgres``: the store a bench reads."""
+    parser.add_argument("--city", type=Path, default=Path("var/bench-city"))
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database", help=f"SQLAlchemy URL (default {DEFAULT_DATABASE})")
+    where.add_argument("--postgres", action="store_true", help=f"the store at {POSTGRES}")
+
+
+def ready_store(args: argparse.Namespace) -> str:
+    """The URL of the store ``store_arguments`` chose, set for corespond (before it reads its
+    settings), created if on PostgreSQL, and imported and linked once."""
+    url: str = POSTGRES if args.postgres else args.database or DEFAULT_DATABASE
+    os.environ["CORESPOND_DATABASE_URL"] = url
+    if url.startswith("postgresql"):
+        ensure_postgres(url)
+    print(f"load average {os.getloadavg()[0]:.2f}; store {url}; city {args.city}", flush=True)
+    ensure_linked(url, args.city)
+    return url
+
+
 def ensure_postgres(url: str) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
@@ -274,21 +294,11 @@ def time_requests(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--city", type=Path, default=Path("var/bench-city"))
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--database", help=f"SQLAlchemy URL of the store (default {DEFAULT_DATABASE})"
-    )
-    where.add_argument("--postgres", action="store_true", help=f"the store at {POSTGRES}")
+    store_arguments(parser)
     parser.add_argument("--requests", type=int, default=200, help="timed requests per series")
     parser.add_argument("--person", type=int, help="this person, not the most-seen utilizer")
     args = parser.parse_args()
-    url = POSTGRES if args.postgres else args.database or DEFAULT_DATABASE
-    os.environ["CORESPOND_DATABASE_URL"] = url  # before corespond reads its settings
-    if url.startswith("postgresql"):
-        ensure_postgres(url)
-    print(f"load average {os.getloadavg()[0]:.2f}; store {url}; city {args.city}", flush=True)
-    ensure_linked(url, args.city)
+    ready_store(args)
 
     from fastapi.testclient import TestClient
 
