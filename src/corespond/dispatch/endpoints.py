@@ -142,8 +142,8 @@ def get_brief(incident_id: int, principal: SignedIn) -> BriefRead:
     plan, care-team contact, recent contacts) and the premise history."""
     with unit_of_work() as session:
         reader = views.responder(session, principal.user_id)
-        views.visible_incident(session, reader, incident_id)
-        return views.brief_read(session, reader, incident_id)
+        incident = views.visible_incident(session, reader, incident_id)
+        return views.brief_read(session, reader, incident)
 
 
 @router.post(

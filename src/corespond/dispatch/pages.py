@@ -55,8 +55,9 @@ def _shared(session: Session, principal: SignedIn) -> dict[str, object]:
 def _card(request: Request, principal: SignedIn, incident_id: int, **extra: object) -> Response:
     with unit_of_work() as session:
         reader = views.responder(session, principal.user_id)
-        incident = views.incident_for(session, reader, incident_id)
-        brief = views.brief_read(session, reader, incident_id)
+        row = views.visible_incident(session, reader, incident_id)
+        incident = views.incident_read(session, row, agency_id=reader.subject.agency_id)
+        brief = views.brief_read(session, reader, row)
         shared = _shared(session, principal)
     return templates.TemplateResponse(
         request, "_incident.html", {"incident": incident, "brief": brief, **shared, **extra}
@@ -69,7 +70,7 @@ def board(request: Request, principal: SignedIn) -> Response:
     with unit_of_work() as session:
         reader = views.responder(session, principal.user_id)
         incidents = views.visible_incidents(session, reader, limit=BOARD_SIZE)
-        cards = [(incident, views.brief_read(session, reader, incident.id))
+        cards = [(incident, views.brief_for(session, reader, incident.id))
                  for incident in incidents]  # fmt: skip
         counts = repository.override_counts(session)
         shared = _shared(session, principal)

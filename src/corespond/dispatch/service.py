@@ -76,6 +76,10 @@ class Received:
     incident: models.Incident
     created: bool
     changed: bool
+    held: tuple[object, ...] = ()
+    """The incident's call and place as this transaction read them: held, so that the rest of
+    the request (the recommendation, the incident's read) finds them in the session rather
+    than reading them again (the session keeps only what something else holds)."""
 
 
 def receive(session: Session, *, user_id: int, message: object, form: Form) -> Received:
@@ -137,16 +141,24 @@ def _receive(session: Session, *, user_id: int, message: object, form: Form) -> 
         "incident_id": incident.id, "digest": digest, "form": form, "user_id": user_id,
         "body": json.dumps(message, ensure_ascii=False),
     })  # fmt: skip
+    held: tuple[object, ...] = ()
     if changed:
         _store(session, incident, source, records)
         _match(session, incident, source, records)
+        held = _held(session, incident)
         recommend(session, incident, user_id=user_id)
     _audit(
         session, "dispatch.intake", user,
         {"incident": incident.id, "key": key, "form": form, "created": created,
          "changed": changed},
     )  # fmt: skip
-    return Received(incident, created=created, changed=changed)
+    return Received(incident, created=created, changed=changed, held=held)
+
+
+def _held(session: Session, incident: models.Incident) -> tuple[object, ...]:
+    call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
+    place = session.get(models.Place, call.place_id) if call and call.place_id else None
+    return call, place
 
 
 _MESSAGE = models.IncidentMessage.__table__.insert()

@@ -177,13 +177,19 @@ def decision_read(session: Session, row: models.DispatchDecision) -> DecisionRea
     )
 
 
-def brief_read(session: Session, reader: Reader, incident_id: int) -> BriefRead:
+def brief_for(session: Session, reader: Reader, incident_id: int) -> BriefRead:
+    """The brief of an incident the reader may see (found by ``visible_incidents``)."""
     incident = session.get(models.Incident, incident_id)
     if incident is None:
         raise HTTPException(404, f"no incident {incident_id}")
+    return brief_read(session, reader, incident)
+
+
+def brief_read(session: Session, reader: Reader, incident: models.Incident) -> BriefRead:
+    """The brief of an incident the reader may see (``visible_incident``)."""
     found = briefs.assemble(session, reader, incident)
     return BriefRead(
-        incident_id=incident_id,
+        incident_id=incident.id,
         purpose=reader.purpose.value,
         people=[_person_read(person) for person in found.people],
         premise_calls=[
