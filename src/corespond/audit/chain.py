@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as orm_events
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from corespond.audit.signing import Signer, verify_signature
@@ -106,7 +106,7 @@ def record_many(session: Session, entries: list[Entry]) -> None:
         }  # fmt: skip
         row["hash"] = previous = _hash(row)
         rows.append(row)
-    connection.execute(AuditEvent.__table__.insert(), rows)
+    connection.execute(insert(AuditEvent), rows)
     every = get_settings().audit_checkpoint_every
     if every and (first - 1) // every != seq // every:
         checkpoint(session)  # the batch reached a multiple of ``every``: sign the head

@@ -71,7 +71,7 @@ def among(
 def read_among(
     session: Session,
     key: Hashable,
-    query: Callable[[], Select[Any]],
+    query: Callable[[], Select[*tuple[Any, ...]]],
     column: Any,
     ids: Records,
     params: dict[str, Any] | None = None,

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from corespond import models
@@ -161,8 +162,8 @@ def _held(session: Session, incident: models.Incident) -> tuple[object, ...]:
     return call, place
 
 
-_MESSAGE = models.IncidentMessage.__table__.insert()
-_MATCH = models.IncidentMatch.__table__.insert()
+_MESSAGE = insert(models.IncidentMessage)
+_MATCH = insert(models.IncidentMatch)
 """Plain inserts (the session need not track what the incident's read finds by query)."""
 
 

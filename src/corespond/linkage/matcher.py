@@ -444,5 +444,5 @@ def link_new(
     return summary
 
 
-_PERSON_EVENT = models.PersonEvent.__table__.insert()
-_PERSON_LINK = models.PersonLink.__table__.insert()
+_PERSON_EVENT = insert(models.PersonEvent)
+_PERSON_LINK = insert(models.PersonLink)

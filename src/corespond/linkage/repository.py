@@ -189,14 +189,13 @@ def replace_match_keys(session: Session, rows: Iterable[tuple[int, str]]) -> Non
 
 def add_match_keys(session: Session, rows: Iterable[tuple[int, str]]) -> None:
     batch: list[dict[str, Any]] = []
-    table = models.PersonMatchKey.__table__
     for record_id, key in rows:
         batch.append({"person_record_id": record_id, "key": key})
         if len(batch) >= 20_000:
-            session.connection().execute(table.insert(), batch)
+            session.connection().execute(insert(models.PersonMatchKey), batch)
             batch = []
     if batch:
-        session.connection().execute(table.insert(), batch)
+        session.connection().execute(insert(models.PersonMatchKey), batch)
 
 
 def replace_name_frequencies(session: Session, frequencies: dict[str, dict[str, float]]) -> None:
