@@ -431,12 +431,18 @@ def daily(session: Session, filters: Filters) -> pd.DataFrame:
 
 def p1_times(session: Session, filters: Filters) -> pd.DataFrame:
     """Valid response times (seconds) of priority-1 community-generated calls, with their day."""
-    query = select(F.day, F.response_s).where(
-        *filters.conditions(), F.priority == 1, F.community.is_(True), F.response_valid.is_(True)
-    )
-    frame = repository.frame(session, query, ["day", "response_s"])
+    frame = p1_frame(session, *filters.conditions())
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
+
+
+def p1_frame(session: Session, *conditions: ColumnElement[bool]) -> pd.DataFrame:
+    """``day`` and ``response_s`` of the valid priority-1 community-generated calls that meet
+    ``conditions`` (the dashboard's filters, a program's beats and period)."""
+    query = select(F.day, F.response_s).where(
+        *conditions, F.priority == 1, F.community.is_(True), F.response_valid.is_(True)
+    )
+    return repository.frame(session, query, ["day", "response_s"])
 
 
 def measure(session: Session, filters: Filters, definitions: Definitions) -> Measured:

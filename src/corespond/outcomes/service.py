@@ -196,11 +196,7 @@ def _finding(
 def _p1(
     session: Session, found: Program, period: tuple[date, date], definitions: Definitions
 ) -> tuple[evaluation.EquivalenceResult | None, str]:
-    query = select(F.day, F.response_s).where(
-        F.beat.in_(found.beats), F.priority == 1, F.community.is_(True),
-        F.response_valid.is_(True), F.day.between(*period),
-    )  # fmt: skip
-    times = facts_repository.frame(session, query, ["day", "response_s"])
+    times = metrics.p1_frame(session, F.beat.in_(found.beats), F.day.between(*period))
     before = times.loc[times["day"] < found.start, "response_s"].to_numpy(dtype=float)
     after = times.loc[times["day"] >= found.start, "response_s"].to_numpy(dtype=float)
     label = "Priority-1 response time in the program beats"
