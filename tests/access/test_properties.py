@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corespond.access.decisions import Fact, Subject, decide
+from corespond.access.decisions import Fact, Grounds, Subject, _evaluate, decide, decide_many
 from corespond.access.grounds import ConsentTerms, find, part2_complete
 from corespond.access.roles import Purpose, Role
 from corespond.sources.records import DataCategory
@@ -126,3 +126,33 @@ def test_revoking_a_consent_flips_every_decision_that_rested_on_it(
         assert not before and not after  # a care team is not a criminal-justice agency
     else:
         assert before and not after
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    role=st.sampled_from(list(Role)),
+    agency=st.sampled_from([POLICE, DISPATCH, CARE, BH]),
+    owner=st.sampled_from([POLICE, DISPATCH, CARE, BH, None]),
+    category=st.sampled_from([c.value for c in DataCategory]),
+    purpose=st.sampled_from(list(Purpose)),
+    grounds_ids=st.tuples(*[st.one_of(st.none(), st.integers(1, 3)) for _ in range(6)]),
+)
+def test_a_decision_the_process_keeps_is_the_one_it_would_make_afresh(
+    role: Role, agency: int, owner: int | None, category: str, purpose: Purpose,
+    grounds_ids: tuple[int | None, ...],
+) -> None:  # fmt: skip
+    """Decisions are kept per (subject, fact, grounds): asked again, or asked beside other
+    questions, each answer is what the policies say of that question alone."""
+    subject = Subject(7, agency, "asker", KINDS[agency], agency == POLICE, frozenset({role}))
+    fact = Fact(category, owner, "owner", KINDS[owner] if owner else "unknown", owner == POLICE)
+    agreement, dispatch, consent, part2, glass, threat = grounds_ids
+    grounds = Grounds(
+        purpose, agreement_id=agreement, dispatch_agreement_id=dispatch, consent_id=consent,
+        part2_consent_id=part2, break_glass_id=glass, serious_threat_id=threat,
+    )  # fmt: skip
+    fresh = _evaluate(subject, [(fact, grounds)])[0]
+    bare = replace(grounds, agreement_id=None, dispatch_agreement_id=None, consent_id=None,
+                   part2_consent_id=None, break_glass_id=None, serious_threat_id=None)  # fmt: skip
+    assert decide_many(subject, [(fact, bare), (fact, grounds)])[1] == fresh
+    assert decide(subject, fact, grounds) == fresh  # kept now
+    assert decide(subject, fact, bare) == _evaluate(subject, [(fact, bare)])[0]

@@ -7,6 +7,7 @@ from starting. A decision says allow or deny, which policies decided it, and why
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -100,9 +101,41 @@ def decide(subject: Subject, fact: Fact, grounds: Grounds) -> Decision:
 
 def decide_many(subject: Subject, asked: list[tuple[Fact, Grounds]]) -> list[Decision]:
     """One decision per (fact, grounds), in one evaluation of the policies (a page asks about
-    each category each agency holds of a person at once)."""
-    if not asked:
-        return []
+    each category each agency holds of a person at once).
+
+    A decision is a function of the subject, the fact and the grounds alone (the policies are
+    read once per process), so the process keeps the latest ``DECIDED`` of them and evaluates
+    only what it has not decided before: a dispatch center asks the same few questions all
+    day. Each decision is still audited by whoever asked (``access.service``)."""
+    found: dict[int, Decision] = {}
+    missing: list[int] = []
+    for index, (fact, grounds) in enumerate(asked):
+        known = _decided.get((subject, fact, grounds))
+        if known is None:
+            missing.append(index)
+        else:
+            found[index] = known
+    if missing:
+        fresh = _evaluate(subject, [asked[index] for index in missing])
+        with _deciding:
+            for index, decision in zip(missing, fresh, strict=True):
+                found[index] = decision
+                fact, grounds = asked[index]
+                _decided[(subject, fact, grounds)] = decision
+            while len(_decided) > DECIDED:
+                del _decided[next(iter(_decided))]
+    return [found[index] for index in range(len(asked))]
+
+
+DECIDED = 10_000
+"""Decisions the process keeps (the oldest go first)."""
+_decided: dict[tuple[Subject, Fact, Grounds], Decision] = {}
+_deciding = threading.Lock()
+"""Held while decisions are added (and the oldest dropped)."""
+
+
+def _evaluate(subject: Subject, asked: list[tuple[Fact, Grounds]]) -> list[Decision]:
+    """Evaluate the policies for these questions, in one batch."""
     policies, schema = _policy()
     home = f"a{subject.agency_id}" if subject.agency_id is not None else "none"
     user = {"type": "Corespond::User", "id": f"u{subject.user_id}"}
