@@ -60,8 +60,7 @@ _MATCHES = (
 
 def matches(session: Session, incident_id: int) -> dict[int, models.IncidentMatch]:
     """Person record id → the incident's match for it."""
-    rows = session.scalars(_MATCHES, {"incident": incident_id}).all()
-    return {row.person_record_id: row for row in rows}
+    return {row.person_record_id: row for row in incident_matches(session, incident_id)}
 
 
 def candidates_of(match: models.IncidentMatch) -> list[tuple[int, float]]:
