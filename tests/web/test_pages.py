@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from corespond.db.engine import unit_of_work
 from corespond.ingest import service
 from corespond.sources.plan import plan_exports
-from corespond.web.app import create_app
+from corespond.web.app import SECURITY_HEADERS, SecurityHeaders, create_app
 from support.agencies import hold_source, make_agency
 from support.auth import add, sign_in
 
@@ -132,3 +132,40 @@ def test_the_same_block_in_two_beats_keeps_each_calls_beat(store: Engine, tmp_pa
     south = steward_at(dispatch).get("/api/v1/calls", params={"beat": "S1"}).json()
 
     assert [call["event_number"] for call in south["items"]] == ["E-2"]
+
+
+def test_every_response_carries_the_security_headers_a_response_may_set_its_own() -> None:
+    """Pages, API errors and streamed bodies (the live board's events) all get the headers;
+    a response that sets one itself keeps its own value."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse, StreamingResponse
+    from starlette.routing import Route
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield "event: incident\n\n"
+        yield "event: incident\n\n"
+
+    app = Starlette(routes=[
+        Route("/plain", lambda _r: PlainTextResponse("ok")),
+        Route("/own", lambda _r: PlainTextResponse("ok", headers={"Cache-Control": "max-age=60"})),
+        Route("/stream", lambda _r: StreamingResponse(chunks(), media_type="text/event-stream")),
+    ])  # fmt: skip
+    app.add_middleware(SecurityHeaders)
+    client = TestClient(app)
+
+    for path in ("/plain", "/stream", "/missing"):
+        answer = client.get(path)
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers[name] == value, (path, name)
+    assert client.get("/stream").text == "event: incident\n\nevent: incident\n\n"
+    own = client.get("/own")
+    assert own.headers["Cache-Control"] == "max-age=60"
+    assert own.headers["X-Frame-Options"] == "DENY"
+    assert own.headers.get_list("Cache-Control") == ["max-age=60"]
+
+
+def test_api_refusals_carry_the_security_headers(store: Engine) -> None:
+    answer = TestClient(create_app()).get("/api/v1/dispatch/incidents")
+
+    assert answer.status_code == 401
+    assert answer.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]

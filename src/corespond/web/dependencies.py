@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -144,11 +144,13 @@ async def csrf_guard(request: Request, principal: SignedIn) -> None:
         raise Forbidden("the form is stale or did not come from corespond; reload and try again")
 
 
-def requires(*roles: Role, scope: str | None = None) -> Callable[[Principal], Principal]:
+def requires(
+    *roles: Role, scope: str | None = None
+) -> Callable[[Principal], Coroutine[None, None, Principal]]:
     """A dependency that admits a principal holding one of ``roles`` (and, for an API token,
-    ``scope``)."""
+    ``scope``). It reads nothing, so it runs on the event loop, not in a worker thread."""
 
-    def check(principal: SignedIn) -> Principal:
+    async def check(principal: SignedIn) -> Principal:
         if roles and not principal.roles & set(roles):
             names = ", ".join(role.value.replace("_", " ") for role in roles)
             raise Forbidden(f"this needs one of these roles: {names}")
