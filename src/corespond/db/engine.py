@@ -18,12 +18,21 @@ SQLITE_POOL = 40
 """anyio's worker threads, which run the app's synchronous endpoints."""
 
 
+SQLITE_STATEMENTS = 1024
+"""Prepared statements each connection keeps (the driver's default, 128, is fewer than one
+intake and its brief use, so each would be parsed and planned again)."""
+
+
 def _prepare_sqlite(url: str, busy_timeout_ms: int) -> dict[str, Any]:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # The driver's own transaction handling is turned off so that BEGIN is ours (see below).
-    return {"timeout": busy_timeout_ms / 1000, "isolation_level": None}
+    return {
+        "timeout": busy_timeout_ms / 1000,
+        "isolation_level": None,
+        "cached_statements": SQLITE_STATEMENTS,
+    }
 
 
 def create_db_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
@@ -38,6 +47,7 @@ def create_db_engine(settings: Settings | None = None, url: str | None = None) -
             connect_args=_prepare_sqlite(url, settings.sqlite_busy_timeout_ms),
             pool_size=SQLITE_POOL,
             max_overflow=SQLITE_POOL,
+            pool_use_lifo=True,
         )
 
         @event.listens_for(engine, "connect")
