@@ -82,19 +82,21 @@ def main() -> None:
     templates = _templates(args.city)
     workers = args.workers if url.startswith("postgresql") else 1
     print(f"store {url}; {len(templates)} incident templates; {workers} app process(es)")
-    with _server(url, workers) as base:
+    with _server(url, workers) as server:
+        base = server.base
         _wait_for_index(base, workers)
         time.sleep(args.settle)
+        meter = _Cpu(server.process.pid)
         best = None
         for rate in [float(r) for r in args.ramp.split(",") if r]:
-            step = asyncio.run(_run(base, token, templates, rate, args.step_seconds))
+            step = asyncio.run(_run(base, token, templates, rate, args.step_seconds, meter))
             _report(f"ramp {rate:g}/s for {args.step_seconds:g} s", step)
             if step.sound and step.p99_ms < 1000:
                 best = rate
             else:
                 break
         print(f"\nhighest rate sustained without loss (p99 under 1 s): {best or 'none'} per second")
-        sustained = asyncio.run(_run(base, token, templates, args.rate, args.seconds))
+        sustained = asyncio.run(_run(base, token, templates, args.rate, args.seconds, meter))
         _report(f"sustained {args.rate:g}/s for {args.seconds:g} s", sustained, target=True)
     _check_store(url)
 
@@ -158,7 +160,7 @@ class _server:
     def __init__(self, url: str, workers: int) -> None:
         self.url, self.workers = url, workers
 
-    def __enter__(self) -> str:
+    def __enter__(self) -> _server:
         listening = socket.socket()
         listening.bind(("127.0.0.1", 0))
         port = listening.getsockname()[1]
@@ -170,13 +172,13 @@ class _server:
              "--log-level", "warning", "--no-access-log"],
             env=env,
         )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
+        self.base = f"http://127.0.0.1:{port}"
         import httpx2
 
         for _ in range(600):
             try:
-                if httpx2.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                    return base
+                if httpx2.get(f"{self.base}/healthz", timeout=1.0).status_code == 200:
+                    return self
             except httpx2.HTTPError:
                 pass
             if self.process.poll() is not None:
@@ -187,6 +189,43 @@ class _server:
     def __exit__(self, *_: object) -> None:
         self.process.terminate()
         self.process.wait(30)
+
+
+class _Cpu:
+    """CPU time used so far (Linux ``/proc``): by the app (its server process and workers), by
+    PostgreSQL (every ``postgres`` process on the machine) and by this bench (the CAD and the
+    board). Per incident, it says what each incident costs beyond queueing."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, app_pid: int) -> None:
+        self.app_pid = app_pid
+
+    def read(self) -> dict[str, float]:
+        stats: dict[int, tuple[int, str, float]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:  # the process ended meanwhile
+                continue
+            name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
+            fields = rest.split()
+            stats[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])))
+        app = {self.app_pid}
+        grew = True
+        while grew:  # the server's descendants (uvicorn's worker processes)
+            found = {pid for pid, (parent, _, _) in stats.items() if parent in app}
+            grew = not found <= app
+            app |= found
+        ticks = {
+            "app": sum(stats[pid][2] for pid in app if pid in stats),
+            "postgres": sum(cpu for _, name, cpu in stats.values() if name == "postgres"),
+        }
+        found = {name: value / self.TICK for name, value in ticks.items()}
+        found["bench client"] = time.process_time()
+        return found
 
 
 @dataclass
@@ -205,6 +244,8 @@ class _Run:
     repeats_created: int = 0
     """Retried messages that made a second incident (must be 0)."""
     finished: float = 0.0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """CPU time used during the run, by whom (``_Cpu``)."""
 
     @property
     def sound(self) -> bool:
@@ -216,7 +257,12 @@ class _Run:
 
 
 async def _run(
-    base: str, token: str, templates: list[dict[str, Any]], rate: float, seconds: float
+    base: str,
+    token: str,
+    templates: list[dict[str, Any]],
+    rate: float,
+    seconds: float,
+    meter: _Cpu,
 ) -> _Run:
     import httpx2
 
@@ -297,6 +343,7 @@ async def _run(
                 if again.status_code == 201:
                     result.repeats_created += 1
 
+        cpu_before = meter.read()
         started = time.perf_counter()
         tasks = []
         for index in range(count):
@@ -314,6 +361,7 @@ async def _run(
         listener.cancel()
         for task in fetches:
             task.cancel()
+        result.cpu_seconds = {name: used - cpu_before[name] for name, used in meter.read().items()}
     for index, incident in incident_of.items():
         if incident in heard:
             result.latencies_ms.append((heard[incident] - sent_at[index]) * 1000)
@@ -346,6 +394,13 @@ def _report(title: str, run: _Run, *, target: bool = False) -> None:
             print(f"  {name}: median {statistics.median(found):.1f} ms, "
                   f"p95 {_percentile(found, 95):.1f} ms, p99 {_percentile(found, 99):.1f} ms, "
                   f"max {max(found):.1f} ms ({len(found)} incidents)")  # fmt: skip
+    if run.sent:
+        shares = ", ".join(
+            f"{name} {used * 1000 / run.sent:.1f} ms"
+            for name, used in run.cpu_seconds.items()
+            if used > 0
+        )
+        print(f"  CPU per incident (intake, publication and the board's brief): {shares}")
     print(f"  lost {run.lost}, duplicated {run.duplicated}, retries that made a second "
           f"incident {run.repeats_created}")  # fmt: skip
     if target and values:
