@@ -192,9 +192,10 @@ class _server:
 
 
 class _Cpu:
-    """CPU time used so far (Linux ``/proc``): by the app (its server process and workers), by
-    PostgreSQL (every ``postgres`` process on the machine) and by this bench (the CAD and the
-    board). Per incident, it says what each incident costs beyond queueing."""
+    """CPU time used so far (Linux ``/proc``): by the app (its server process and its worker
+    processes), by this bench (the CAD and the board), and by the rest of the machine
+    (PostgreSQL, whose connections come and go, and the OS). Per incident, it says what each
+    incident costs beyond queueing."""
 
     TICK = os.sysconf("SC_CLK_TCK")
 
@@ -202,7 +203,8 @@ class _Cpu:
         self.app_pid = app_pid
 
     def read(self) -> dict[str, float]:
-        stats: dict[int, tuple[int, str, float]] = {}
+        parents: dict[int, int] = {}
+        used: dict[int, int] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -210,22 +212,28 @@ class _Cpu:
                 text = (entry / "stat").read_text()
             except OSError:  # the process ended meanwhile
                 continue
-            name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
-            fields = rest.split()
-            stats[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])))
+            fields = text[text.rindex(")") + 2 :].split()
+            parents[int(entry.name)] = int(fields[1])
+            used[int(entry.name)] = int(fields[11]) + int(fields[12])
         app = {self.app_pid}
         grew = True
         while grew:  # the server's descendants (uvicorn's worker processes)
-            found = {pid for pid, (parent, _, _) in stats.items() if parent in app}
+            found = {pid for pid, parent in parents.items() if parent in app}
             grew = not found <= app
             app |= found
-        ticks = {
-            "app": sum(stats[pid][2] for pid in app if pid in stats),
-            "postgres": sum(cpu for _, name, cpu in stats.values() if name == "postgres"),
+        machine = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        busy = sum(int(machine[at]) for at in _BUSY)
+        found = {
+            "app": sum(used.get(pid, 0) for pid in app) / self.TICK,
+            "bench client": time.process_time(),
         }
-        found = {name: value / self.TICK for name, value in ticks.items()}
-        found["bench client"] = time.process_time()
+        found["rest of the machine"] = busy / self.TICK - found["app"] - found["bench client"]
         return found
+
+
+_BUSY = (0, 1, 2, 5, 6, 7)
+"""user, nice, system, irq, softirq and steal among /proc/stat's ``cpu`` fields (not idle, not
+iowait: waiting is not work)."""
 
 
 @dataclass
