@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.db.lists import IdsOf, Records, among, read_among
 from corespond.db.statements import kept
+from corespond.sources.hmis import PERMANENT_DESTINATIONS
 
 
 @dataclass(frozen=True)
@@ -412,9 +413,6 @@ def _casework(session: Session, ids: Records, since: datetime | None) -> list[To
 
 SHELTER_PROJECTS = frozenset({0, 1})
 """HMIS project types of emergency shelter (entry/exit and night-by-night)."""
-PERMANENT_DESTINATIONS = frozenset({410, 411, 421, 422, 423, 426, 435})
-"""HMIS FY2024 3.12.1 permanent destinations (rental or owned housing, with or without a
-subsidy; staying or living with family or friends, permanent tenure)."""
 
 
 def destination_words(code: int) -> str:

@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from corespond.sources import hmis
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -38,7 +40,7 @@ class FrequentUtilizer(_Strict):
 
 class Stabilization(_Strict):
     windows_days: tuple[int, ...] = (182, 365)
-    permanent_destinations: tuple[int, ...] = (410, 411, 421, 422, 423, 426, 435)
+    permanent_destinations: tuple[int, ...] = tuple(sorted(hmis.PERMANENT_DESTINATIONS))
     housing_project_types: tuple[int, ...] = (3, 9, 10, 13)
     fewer_contacts_share: float = Field(0.5, gt=0, le=1)
 

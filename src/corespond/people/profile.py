@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from corespond import models
 from corespond.access import facts
 from corespond.access.decisions import Decision
-from corespond.access.facts import PERMANENT_DESTINATIONS, Touch
+from corespond.access.facts import Touch
 from corespond.access.reads import Reader
 from corespond.access.roles import Role
 from corespond.config import get_settings
@@ -40,6 +40,7 @@ from corespond.db.engine import kept_plans
 from corespond.linkage.repository import AUTHORED_SOURCE
 from corespond.models.base import utcnow
 from corespond.people import repository
+from corespond.sources.hmis import PERMANENT_DESTINATIONS
 
 PART2 = "substance_use_part2"
 PARTY = Decision(True, ("referral-party",), ("your agency sent or received this referral",))

@@ -66,6 +66,10 @@ RECORD_TYPES = {141, 142, 143, 144, 151, 152, 161, 200, 210, 300}
 210 HUD-VASH voucher tracking, 300 moving-on assistance."""
 BED_NIGHT = 200
 
+PERMANENT_DESTINATIONS = frozenset({410, 411, 421, 422, 423, 426, 435})
+"""FY2024 Destination (3.12.1) codes of permanent housing: rental or owned, with or without a
+subsidy, and staying or living with family or friends with permanent tenure."""
+
 DATA_QUALITY = {1, 2, 8, 9, 99}
 UNKNOWN = {8, 9, 99}
 """Client doesn't know, prefers not to answer, data not collected."""
