@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from tests.conftest import SHARED_REFERENCE
 
 from corespond import models
-from corespond.db.engine import unit_of_work
+from corespond.db.engine import session_factory, unit_of_work
+from corespond.dispatch import repository
 from support.incidents import simple
 
 SAMPLE = SHARED_REFERENCE / "eido" / "Sample call transfer EIDO.json"
@@ -199,3 +200,25 @@ def test_a_row_another_process_created_first_is_found_on_a_second_try(
         assert session.scalar(select(func.count()).select_from(models.Incident)) == 2
         names = list(session.scalars(select(models.SourceSystem.name)))
         assert len(names) == len(set(names))
+
+
+def test_an_incidents_call_is_read_once_per_transaction_and_afresh_in_the_next(
+    bare: Any,
+) -> None:
+    assert bare.send(simple("INC-300")).status_code == 201
+    with session_factory(write=True)() as session:
+        with session.begin():
+            incident = session.scalar(select(models.Incident))
+            assert incident is not None
+            call = repository.call_of(session, incident)
+            assert call is not None and call.priority == 2
+            assert repository.call_of(session, incident) is call
+            assert repository.place_of(session, call) is repository.place_of(session, call)
+        del incident, call  # what the next transaction holds is what it reads
+        with unit_of_work() as other:  # another request changes the call meanwhile
+            other.execute(update(models.CallForService).values(priority=3))
+        with session.begin():
+            incident = session.scalar(select(models.Incident))
+            assert incident is not None
+            call = repository.call_of(session, incident)
+            assert call is not None and call.priority == 3

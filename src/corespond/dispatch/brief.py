@@ -143,7 +143,7 @@ def assemble(
 def _assemble(
     session: Session, reader: Reader, incident: models.Incident, *, for_triage: bool
 ) -> Brief:
-    call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
+    call = repository.call_of(session, incident)
     at = (call.received_at if call else None) or incident.received_at
     agencies = people_repository.agencies(session)
     people = [

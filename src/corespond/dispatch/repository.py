@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from corespond import models
 
@@ -23,6 +24,40 @@ _INCIDENT_BY_KEY = select(models.Incident).where(
     models.Incident.incident_key == bindparam("key"),
     models.Incident.source_system_id == bindparam("source"),
 )
+
+
+def call_of(session: Session, incident: models.Incident) -> models.CallForService | None:
+    """The incident's call (read once per transaction: see ``_held``)."""
+    return _held(session, models.CallForService, incident.call_id)
+
+
+def place_of(session: Session, call: models.CallForService | None) -> models.Place | None:
+    """The call's place (read once per transaction: see ``_held``)."""
+    return _held(session, models.Place, call.place_id) if call is not None else None
+
+
+def _held(session: Session, model: type[_Held], row_id: int | None) -> _Held | None:
+    """``session.get``, holding what it found until the transaction ends: intake's
+    recommendation, the brief and the incident's read all want the incident's call and place,
+    and the session itself keeps only objects something else holds."""
+    if row_id is None:
+        return None
+    held: dict[tuple[type[Any], int], Any] = session.info.setdefault(_HELD, {})
+    if (model, row_id) not in held:
+        held[(model, row_id)] = session.get(model, row_id)
+    found: _Held | None = held[(model, row_id)]
+    return found
+
+
+_Held = TypeVar("_Held", models.CallForService, models.Place)
+_HELD = "corespond.dispatch.held"
+"""Where a session holds the calls and places read in its transaction."""
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_held(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the next transaction reads them afresh
+        session.info.pop(_HELD, None)
 
 
 def message_exists(session: Session, incident_id: int, digest: str) -> bool:

@@ -77,10 +77,6 @@ class Received:
     incident: models.Incident
     created: bool
     changed: bool
-    held: tuple[object, ...] = ()
-    """The incident's call and place as this transaction read them: held, so that the rest of
-    the request (the recommendation, the incident's read) finds them in the session rather
-    than reading them again (the session keeps only what something else holds)."""
 
 
 def receive(session: Session, *, user_id: int, message: object, form: Form) -> Received:
@@ -142,24 +138,16 @@ def _receive(session: Session, *, user_id: int, message: object, form: Form) -> 
         "incident_id": incident.id, "digest": digest, "form": form, "user_id": user_id,
         "body": json.dumps(message, ensure_ascii=False),
     })  # fmt: skip
-    held: tuple[object, ...] = ()
     if changed:
         _store(session, incident, source, records)
         _match(session, incident, source, records)
-        held = _held(session, incident)
         recommend(session, incident, user_id=user_id)
     _audit(
         session, "dispatch.intake", user,
         {"incident": incident.id, "key": key, "form": form, "created": created,
          "changed": changed},
     )  # fmt: skip
-    return Received(incident, created=created, changed=changed, held=held)
-
-
-def _held(session: Session, incident: models.Incident) -> tuple[object, ...]:
-    call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
-    place = session.get(models.Place, call.place_id) if call and call.place_id else None
-    return call, place
+    return Received(incident, created=created, changed=changed)
 
 
 _MESSAGE = insert(models.IncidentMessage)
@@ -444,8 +432,8 @@ def recommend(
 def situation_of(
     session: Session, incident: models.Incident, brief: briefs.Brief
 ) -> triage.Situation:
-    call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
-    place = session.get(models.Place, call.place_id) if call and call.place_id else None
+    call = repository.call_of(session, incident)
+    place = repository.place_of(session, call)
     received = (call.received_at if call else None) or incident.received_at
     return triage.Situation(
         call_type=call.final_call_type if call else None,

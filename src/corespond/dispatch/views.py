@@ -79,8 +79,8 @@ def incident_read(
     session: Session, incident: models.Incident, *, agency_id: int | None = None
 ) -> IncidentRead:
     """The incident; with the referrals started from it that ``agency_id`` sent or received."""
-    call = session.get(models.CallForService, incident.call_id) if incident.call_id else None
-    place = session.get(models.Place, call.place_id) if call and call.place_id else None
+    call = repository.call_of(session, incident)
+    place = repository.place_of(session, call)
     source = session.get(models.SourceSystem, incident.source_system_id)
     units: Sequence[models.UnitResponse] = (
         repository.units_of(session, call.id) if call is not None else ()
